@@ -1,0 +1,36 @@
+import * as pulumi from "@pulumi/pulumi";
+import { SqlBodies, StackModelArgs, stackObjects } from "./core/model/stack";
+import { Database } from "./Database";
+import { ApplyOptions } from "./providers/apply";
+import { readSql } from "./sqlFiles";
+
+export interface SupabaseStackArgs extends StackModelArgs {
+    /** Connection string of the project's database (role `postgres`); kept secret. */
+    connection: pulumi.Input<string>;
+    /** Lock and statement timeouts for every database change. */
+    timeouts?: ApplyOptions;
+}
+
+export function packageSql(): SqlBodies {
+    return { handleNewUser: readSql("functions/handle_new_user.sql") };
+}
+
+/**
+ * Everything one environment's Supabase database needs, from typed args: the
+ * schema, its policies, grants and triggers. Compose it in your own stack, or
+ * use this repo's index.ts which fills it from `Pulumi.<stack>.yaml`.
+ */
+export class SupabaseStack extends pulumi.ComponentResource {
+    public readonly database: Database;
+    /** Ids of every database object this stack manages. */
+    public readonly objectIds: pulumi.Output<string[]>;
+
+    constructor(name: string, args: SupabaseStackArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("supabase-pulumi:index:SupabaseStack", name, {}, opts);
+        // Validate everything before the first child exists.
+        const objects = stackObjects(args, packageSql());
+        this.database = new Database(`${name}-db`, { connection: args.connection, objects, timeouts: args.timeouts }, { parent: this });
+        this.objectIds = this.database.objectIds;
+        this.registerOutputs({ objectIds: this.objectIds });
+    }
+}

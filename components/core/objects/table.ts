@@ -1,0 +1,185 @@
+import { InputError } from "../errors";
+import { checkExpression } from "../expression";
+import { ident, literal, qname, typeName, validateIdentifier, validateType } from "../sql";
+import { ObjectKind } from "./kind";
+
+export interface ForeignKey {
+    /** `schema.table`, e.g. `auth.users`. */
+    table: string;
+    column: string;
+    onDelete?: "cascade" | "restrict" | "set null" | "no action";
+}
+
+export interface ColumnSpec {
+    name: string;
+    /** SQL type: `uuid`, `text`, `timestamptz`, `public.app_role`, ... */
+    type: string;
+    /** Default false: columns are NOT NULL unless they say otherwise. */
+    nullable?: boolean;
+    /** A SQL expression, e.g. `now()`; rendered verbatim after validation by the provider. */
+    default?: string;
+    primaryKey?: boolean;
+    /** `generated always as identity` */
+    identity?: boolean;
+    references?: ForeignKey;
+}
+
+export interface TableSpec {
+    kind: "table";
+    schema: string;
+    name: string;
+    columns: ColumnSpec[];
+    /** Extra UNIQUE constraints, each a list of column names. */
+    unique?: string[][];
+    /** Row level security; default true (secure by default). */
+    rls?: boolean;
+    comment?: string;
+    /**
+     * Allow `delete` (and so a replace) to drop the table while it still has
+     * rows. Default false: destroying a table with data is refused.
+     */
+    dropWithData?: boolean;
+}
+
+function parseQualified(argument: string, value: string): [string, string] {
+    const parts = String(value).split(".");
+    if (parts.length !== 2) throw new InputError(argument, `${JSON.stringify(value)} must be schema-qualified, e.g. auth.users.`);
+    return [validateIdentifier(argument, parts[0]), validateIdentifier(argument, parts[1])];
+}
+
+function columnSql(c: ColumnSpec): string {
+    let s = `${ident(c.name)} ${typeName(c.type)}`;
+    if (c.identity) s += " generated always as identity";
+    if (c.primaryKey) s += " primary key";
+    else if (!c.nullable) s += " not null";
+    if (c.default !== undefined) s += ` default ${c.default}`;
+    if (c.references) {
+        const [rs, rt] = c.references.table.split(".");
+        s += ` references ${qname(rs, rt)} (${ident(c.references.column)})`;
+        if (c.references.onDelete) s += ` on delete ${c.references.onDelete}`;
+    }
+    return s;
+}
+
+const ON_DELETE = ["cascade", "restrict", "set null", "no action"];
+
+export const table: ObjectKind<TableSpec> = {
+    kind: "table",
+    typeName: "Table",
+    normalize(spec, arg) {
+        const schema = validateIdentifier(`${arg}.schema`, spec.schema);
+        const name = validateIdentifier(`${arg}.name`, spec.name);
+        if (!Array.isArray(spec.columns) || spec.columns.length === 0) {
+            throw new InputError(`${arg}.columns`, "a table needs at least one column.");
+        }
+        const seen = new Set<string>();
+        const columns: ColumnSpec[] = spec.columns.map((c: any, i: number) => {
+            const a = `${arg}.columns[${i}]`;
+            const col: ColumnSpec = { name: validateIdentifier(`${a}.name`, c?.name), type: validateType(`${a}.type`, c?.type) };
+            if (seen.has(col.name)) throw new InputError(`${a}.name`, `column ${col.name} is declared twice.`);
+            seen.add(col.name);
+            if (c.nullable) col.nullable = true;
+            if (c.primaryKey) col.primaryKey = true;
+            if (c.identity) col.identity = true;
+            if (c.default !== undefined) {
+                col.default = checkExpression(`${a}.default`, c.default);
+            }
+            if (c.references) {
+                parseQualified(`${a}.references.table`, c.references.table);
+                validateIdentifier(`${a}.references.column`, c.references.column);
+                if (c.references.onDelete !== undefined && !ON_DELETE.includes(c.references.onDelete)) {
+                    throw new InputError(`${a}.references.onDelete`, `must be one of ${ON_DELETE.join(", ")}.`);
+                }
+                col.references = { table: c.references.table, column: c.references.column, ...(c.references.onDelete ? { onDelete: c.references.onDelete } : {}) };
+            }
+            return col;
+        });
+        const unique = (spec.unique ?? []).map((u: unknown, i: number) => {
+            if (!Array.isArray(u) || u.length === 0) throw new InputError(`${arg}.unique[${i}]`, "must be a non-empty list of column names.");
+            return u.map((c, j) => {
+                const n = validateIdentifier(`${arg}.unique[${i}][${j}]`, c);
+                if (!seen.has(n)) throw new InputError(`${arg}.unique[${i}][${j}]`, `${n} is not a column of ${schema}.${name}.`);
+                return n;
+            });
+        });
+        const out: TableSpec = { kind: "table", schema, name, columns, rls: spec.rls !== false };
+        if (unique.length) out.unique = unique;
+        if (spec.comment !== undefined) out.comment = String(spec.comment);
+        if (spec.dropWithData) out.dropWithData = true;
+        return out;
+    },
+    id: (s) => `table:${s.schema}.${s.name}`,
+    identity: ["schema", "name"],
+    create(s) {
+        const parts = s.columns.map(columnSql);
+        for (const u of s.unique ?? []) parts.push(`unique (${u.map(ident).join(", ")})`);
+        const sql = [`create table ${qname(s.schema, s.name)} (\n  ${parts.join(",\n  ")}\n)`];
+        if (s.rls) sql.push(`alter table ${qname(s.schema, s.name)} enable row level security`);
+        if (s.comment !== undefined) sql.push(`comment on table ${qname(s.schema, s.name)} is ${literal(s.comment)}`);
+        return sql;
+    },
+    update(old, next) {
+        const t = qname(next.schema, next.name);
+        const sql: string[] = [];
+        const oldCols = new Map(old.columns.map((c) => [c.name, c]));
+        const nextNames = new Set(next.columns.map((c) => c.name));
+        for (const c of old.columns) {
+            if (!nextNames.has(c.name)) {
+                throw new InputError(`columns`, `removing column ${c.name} from ${next.schema}.${next.name} would drop its data; drop it with a reviewed migration first, then remove it here.`);
+            }
+        }
+        for (const c of next.columns) {
+            const o = oldCols.get(c.name);
+            if (!o) {
+                if (!c.nullable && c.default === undefined && !c.identity && !c.primaryKey) {
+                    throw new InputError(`columns`, `new column ${c.name} is NOT NULL without a default, which fails on a table with rows; give it a default or make it nullable.`);
+                }
+                sql.push(`alter table ${t} add column ${columnSql(c)}`);
+                continue;
+            }
+            if (JSON.stringify(o) === JSON.stringify(c)) continue;
+            if (o.type !== c.type || JSON.stringify(o.references) !== JSON.stringify(c.references) || o.primaryKey !== c.primaryKey || o.identity !== c.identity) {
+                throw new InputError(`columns`, `changing the type, key or reference of ${next.schema}.${next.name}.${c.name} is not done in place by this package; write a reviewed migration.`);
+            }
+            if (!!o.nullable !== !!c.nullable) sql.push(`alter table ${t} alter column ${ident(c.name)} ${c.nullable ? "drop" : "set"} not null`);
+            if (o.default !== c.default) {
+                sql.push(c.default === undefined ? `alter table ${t} alter column ${ident(c.name)} drop default` : `alter table ${t} alter column ${ident(c.name)} set default ${c.default}`);
+            }
+        }
+        if (JSON.stringify(old.unique ?? []) !== JSON.stringify(next.unique ?? [])) {
+            throw new InputError(`unique`, `changing unique constraints of ${next.schema}.${next.name} in place is not supported; write a reviewed migration.`);
+        }
+        if (!!old.rls !== !!next.rls) sql.push(`alter table ${t} ${next.rls ? "enable" : "disable"} row level security`);
+        if (old.comment !== next.comment) sql.push(`comment on table ${t} is ${next.comment === undefined ? "NULL" : literal(next.comment)}`);
+        return sql;
+    },
+    reassert: (s) => [
+        `alter table ${qname(s.schema, s.name)} ${s.rls ? "enable" : "disable"} row level security`,
+        `comment on table ${qname(s.schema, s.name)} is ${s.comment === undefined ? "NULL" : literal(s.comment)}`,
+    ],
+    drop: (s) => [`drop table ${qname(s.schema, s.name)}`],
+    inspect: (s) => ({
+        text: `select jsonb_build_object(
+                 'rls', c.relrowsecurity,
+                 'columns', (select jsonb_agg(jsonb_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
+                                  'notnull', a.attnotnull, 'default', pg_get_expr(d.adbin, d.adrelid)) order by a.attnum)
+                             from pg_attribute a left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+                             where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped),
+                 'comment', obj_description(c.oid, 'pg_class')) as state
+               from pg_class c join pg_namespace n on n.oid = c.relnamespace
+               where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'p')`,
+        values: [s.schema, s.name],
+    }),
+    references(s) {
+        const refs = s.columns.filter((c) => c.references).map((c) => `table:${c.references!.table}`);
+        for (const c of s.columns) if (c.type.includes(".")) refs.push(`enum:${c.type.replace(/\[\]$/, "")}`);
+        return refs;
+    },
+    dropGuard: (s) => ({
+        query: { text: `select exists (select 1 from ${qname(s.schema, s.name)}) as has_rows`, values: [] },
+        refuse: (row) =>
+            row?.has_rows && !s.dropWithData
+                ? `[${s.schema}.${s.name}] still has rows; refusing to drop it. Empty it first, or set dropWithData: true on the table if losing the data is intended.`
+                : undefined,
+    }),
+};

@@ -1,0 +1,94 @@
+import type * as pg from "pg";
+import { AccessSpec, CheckResult, Expectation, Value } from "../core/access";
+import { ident, literal, qname } from "../core/sql";
+import type { LocalDatabase } from "../local/postgres";
+import { asRequest, claimsFor, signUp } from "../local/request";
+
+/**
+ * Proves a stack's access expectations with real requests: each check runs
+ * in its own transaction, as PostgREST runs a request (role switched,
+ * request.jwt.claims set), and is rolled back so checks never affect each
+ * other.
+ */
+export interface Fixtures {
+    users: Record<string, { id: string; email: string }>;
+}
+
+export async function createFixtures(db: LocalDatabase, access: AccessSpec): Promise<Fixtures> {
+    const users: Fixtures["users"] = {};
+    for (const name of access.fixtures?.users ?? []) {
+        // Through auth.users as GoTrue does it, so sign-up triggers run for real.
+        users[name] = await signUp(db, { email: `${name}@example.test`, user_metadata: { full_name: name } });
+    }
+    const rows = access.fixtures?.rows ?? [];
+    if (rows.length) {
+        const pgm: typeof import("pg") = require("pg");
+        const client = new pgm.Client({ connectionString: db.superuserUrl });
+        await client.connect();
+        try {
+            for (const r of rows) {
+                const [s, t] = r.table.split(".");
+                const cols = Object.keys(r.values);
+                await client.query(
+                    `insert into ${qname(s, t)} (${cols.map(ident).join(", ")}) values (${cols.map((c) => literal(resolve(r.values[c], users))).join(", ")})`,
+                );
+            }
+        } finally {
+            await client.end();
+        }
+    }
+    return { users };
+}
+
+function resolve(v: Value, users: Fixtures["users"]): Value {
+    if (typeof v === "string" && v.startsWith("@")) return users[v.slice(1)].id;
+    return v;
+}
+
+function whereSql(where: Expectation["where"], users: Fixtures["users"]): string {
+    const parts = Object.entries(where ?? {}).map(([k, v]) => {
+        const r = resolve(v, users);
+        return r === null ? `${ident(k)} is null` : `${ident(k)} = ${literal(r)}`;
+    });
+    return parts.length ? ` where ${parts.join(" and ")}` : "";
+}
+
+/** The statement a check runs; `returning 1` counts affected rows. */
+export function checkSql(e: Expectation, users: Fixtures["users"]): string {
+    const [s, t] = e.table.split(".");
+    const table = qname(s, t);
+    const values = Object.entries(e.values ?? {}).map(([k, v]) => [k, resolve(v, users)] as const);
+    switch (e.action) {
+        case "select":
+            return `select 1 from ${table}${whereSql(e.where, users)}`;
+        case "insert":
+            return `insert into ${table} (${values.map(([k]) => ident(k)).join(", ")}) values (${values.map(([, v]) => literal(v)).join(", ")}) returning 1`;
+        case "update":
+            return `update ${table} set ${values.map(([k, v]) => `${ident(k)} = ${literal(v)}`).join(", ")}${whereSql(e.where, users)} returning 1`;
+        case "delete":
+            return `delete from ${table}${whereSql(e.where, users)} returning 1`;
+    }
+}
+
+/**
+ * allow: the statement succeeded and touched at least one row.
+ * deny: RLS hid every row, a WITH CHECK failed, or the role lacks the privilege (42501).
+ * error: anything else (a broken fixture or object): always a failure.
+ */
+export async function runCheck(pool: pg.Pool, e: Expectation, fx: Fixtures): Promise<CheckResult> {
+    const claims = e.as === "anon" ? null : e.as === "service_role" ? { role: "service_role" as const } : claimsFor(fx.users[e.as]);
+    const sql = checkSql(e, fx.users);
+    try {
+        const rows = await asRequest(pool, claims, async (c) => (await c.query(sql)).rowCount ?? 0, { rollback: true, method: e.action === "select" ? "GET" : "POST", path: `/${e.table}` });
+        return { expectation: e, actual: rows > 0 ? "allow" : "deny", detail: `${rows} row(s)` };
+    } catch (err: any) {
+        if (err?.code === "42501") return { expectation: e, actual: "deny", detail: err.message };
+        return { expectation: e, actual: "error", detail: `${err?.code ?? ""} ${err?.message ?? err}`.trim() };
+    }
+}
+
+export async function runChecks(pool: pg.Pool, access: AccessSpec, fx: Fixtures): Promise<CheckResult[]> {
+    const out: CheckResult[] = [];
+    for (const e of access.expectations) out.push(await runCheck(pool, e, fx));
+    return out;
+}

@@ -1,0 +1,81 @@
+import { AccessSpec, CheckResult, parseAccess, renderMatrix } from "../core/access";
+import { dependencyOrder, normalize, objectId } from "../core/objects/registry";
+import { loadSqlParser } from "../core/expression";
+import { startLocalServer } from "../local/postgres";
+import { applyCreate } from "../providers/apply";
+import { createFixtures, runChecks } from "./checks";
+import { collectProgram } from "./collect";
+
+export interface VerifyOptions {
+    /** Folder with Pulumi.yaml and the program; default the working directory. */
+    programDir: string;
+    stack: string;
+    /** Use this server instead of an embedded one. */
+    databaseUrl?: string;
+    log?: (line: string) => void;
+}
+
+export interface VerifyReport {
+    stack: string;
+    applied: string[];
+    results: CheckResult[];
+    failures: CheckResult[];
+    matrix: string;
+    timings: { collectMs: number; databaseMs: number; applyMs: number; checksMs: number };
+}
+
+/**
+ * Applies a stack's database objects, exactly as its program declares them,
+ * to a fresh Supabase-like database, then proves the stack's access
+ * expectations with real requests. No Pulumi engine involved.
+ */
+export async function verifyStack(opts: VerifyOptions): Promise<VerifyReport> {
+    const log = opts.log ?? (() => undefined);
+    const t0 = Date.now();
+    await loadSqlParser();
+    const program = await collectProgram(opts.programDir, opts.stack);
+    const access: AccessSpec = parseAccess(program.config["supabase-pulumi:access"], "supabase-pulumi:access");
+    const ordered = dependencyOrder(program.objects.map((o, i) => normalize(o, program.resourceNames[i])));
+    log(`${ordered.length} database objects declared by stack ${opts.stack}`);
+
+    const t1 = Date.now();
+    const server = await startLocalServer({ databaseUrl: opts.databaseUrl });
+    try {
+        const db = await server.createDatabase();
+        const t2 = Date.now();
+        const pgm: typeof import("pg") = require("pg");
+        const client = new pgm.Client({ connectionString: db.url });
+        await client.connect();
+        const applied: string[] = [];
+        try {
+            for (const { object } of ordered) {
+                await applyCreate(client, object);
+                applied.push(objectId(object));
+            }
+        } finally {
+            await client.end();
+        }
+        log(`applied ${applied.length} objects as role postgres`);
+        const t3 = Date.now();
+        const fixtures = await createFixtures(db, access);
+        const pool = new pgm.Pool({ connectionString: db.urlFor("authenticator"), max: 2 });
+        let results: CheckResult[];
+        try {
+            results = await runChecks(pool, access, fixtures);
+        } finally {
+            await pool.end();
+        }
+        const t4 = Date.now();
+        await db.drop();
+        return {
+            stack: opts.stack,
+            applied,
+            results,
+            failures: results.filter((r) => r.actual !== r.expectation.expect),
+            matrix: renderMatrix(results),
+            timings: { collectMs: t1 - t0, databaseMs: t2 - t1, applyMs: t3 - t2, checksMs: t4 - t3 },
+        };
+    } finally {
+        await server.stop();
+    }
+}
