@@ -1,0 +1,130 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { loadSqlParser } from "../components/core/expression";
+
+/** Every resource the program registers, as the engine would see it. */
+interface Registered {
+    type: string;
+    name: string;
+    inputs: any;
+    parent?: string;
+}
+
+function recordResources(): Registered[] {
+    const seen: Registered[] = [];
+    pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                seen.push({ type: args.type, name: args.name, inputs: args.inputs });
+                return { id: `${args.name}-id`, state: args.inputs };
+            },
+            call(args) {
+                throw new Error(`unexpected call ${args.token}`);
+            },
+        },
+        "supabase-pulumi",
+        "dev",
+        false,
+    );
+    return seen;
+}
+
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const isSecret = (v: any) => v && typeof v === "object" && v[pulumi.runtime.specialSigKey] === SECRET_SIG;
+const settle = () => new Promise((r) => setTimeout(r, 50));
+const URL = "postgresql://postgres:s3cret-pw@db.example.supabase.co:5432/postgres?sslmode=require";
+
+describe("components under Pulumi mocks", () => {
+    let seen: Registered[];
+    let components: typeof import("../components");
+
+    before(async () => {
+        await loadSqlParser();
+        seen = recordResources();
+        components = await import("../components");
+    });
+    beforeEach(() => seen.splice(0));
+
+    it("SupabaseStack creates one child per database object, with deterministic names and types", async () => {
+        const stack = new components.SupabaseStack("supabase", { connection: URL });
+        await new Promise<void>((r) => stack.objectIds.apply(() => r()));
+        await settle();
+        const names = seen.map((r) => `${r.type} ${r.name}`).sort();
+        assert.deepStrictEqual(names, [
+            "supabase-pulumi:index:SupabaseStack supabase",
+            "supabase-pulumi:index:Database supabase-db",
+            "pulumi-nodejs:dynamic/supabase:Table supabase-db-table-public.profiles",
+            "pulumi:providers:postgresql supabase-db-postgresql",
+            "postgresql:index/grant:Grant supabase-db-grant-anon-table-public.profiles",
+            "postgresql:index/grant:Grant supabase-db-grant-authenticated-table-public.profiles",
+            "postgresql:index/grant:Grant supabase-db-grant-service_role-table-public.profiles",
+            "pulumi-nodejs:dynamic/supabase:Policy supabase-db-policy-public.profiles-profiles-are-viewable-by-everyone",
+            "pulumi-nodejs:dynamic/supabase:Policy supabase-db-policy-public.profiles-users-can-insert-their-own-profile",
+            "pulumi-nodejs:dynamic/supabase:Policy supabase-db-policy-public.profiles-users-can-update-own-profile",
+            "pulumi-nodejs:dynamic/supabase:Function supabase-db-function-public.handle_new_user",
+            "postgresql:index/grant:Grant supabase-db-grant-public-function-public.handle_new_user",
+            "postgresql:index/grant:Grant supabase-db-grant-anon-function-public.handle_new_user",
+            "postgresql:index/grant:Grant supabase-db-grant-authenticated-function-public.handle_new_user",
+            "pulumi-nodejs:dynamic/supabase:Trigger supabase-db-trigger-auth.users-on_auth_user_created",
+        ].sort());
+        // Every object is a child of the Database component, itself a child of the stack.
+        for (const [id, res] of Object.entries(stack.database.resources)) {
+            const urn = await new Promise<string>((r) => res.urn.apply(r));
+            assert.match(urn, /::supabase-pulumi:index:Database\$/, `${urn}: ${id} is parented under the Database component`);
+        }
+        const update = seen.find((r) => r.name.endsWith("users-can-update-own-profile"))!;
+        assert.deepStrictEqual(update.inputs.object, {
+            kind: "policy", schema: "public", table: "profiles", name: "Users can update own profile", command: "update",
+            mode: "permissive", roles: ["authenticated"], using: "(select auth.uid()) = id", withCheck: "(select auth.uid()) = id",
+        });
+        const anonGrant = seen.find((r) => r.name === "supabase-db-grant-anon-table-public.profiles")!;
+        assert.deepStrictEqual(
+            { role: anonGrant.inputs.role, objectType: anonGrant.inputs.objectType, objects: anonGrant.inputs.objects, privileges: anonGrant.inputs.privileges },
+            { role: "anon", objectType: "table", objects: ["profiles"], privileges: ["SELECT"] },
+        );
+    });
+
+    it("keeps the connection string and database password secret in every child", async () => {
+        const stack = new components.SupabaseStack("supabase", { connection: URL });
+        await new Promise<void>((r) => stack.objectIds.apply(() => r()));
+        await settle();
+        for (const r of seen.filter((x) => x.type.startsWith("pulumi-nodejs:dynamic/"))) {
+            assert.ok(isSecret(r.inputs.connection), `${r.name}.connection is a secret`);
+        }
+        const provider = seen.find((r) => r.type === "pulumi:providers:postgresql")!;
+        assert.ok(isSecret(provider.inputs.password), "postgresql provider password is a secret");
+        for (const r of seen) {
+            const plain = JSON.stringify(r.inputs, (k, v) => (isSecret(v) ? "[secret]" : k === "__provider" ? undefined : v));
+            assert.ok(!plain.includes("s3cret-pw"), `${r.type} ${r.name} carries the password in plaintext`);
+        }
+    });
+
+    it("fails in the constructor, before any child exists, on an UPDATE policy without WITH CHECK", () => {
+        assert.throws(
+            () =>
+                new components.SupabaseStack("bad", {
+                    connection: URL,
+                    objects: [{ kind: "policy", schema: "public", table: "profiles", name: "edit", command: "update", roles: ["authenticated"], using: "true" }],
+                }),
+            /^InputError: \[objects\[\d+\]\.withCheck\] an UPDATE policy needs withCheck/,
+        );
+        assert.deepStrictEqual(seen.filter((r) => r.name.startsWith("bad-")), []);
+    });
+
+    it("fails in the constructor on a policy for an unknown role and on a table name with a quote", () => {
+        assert.throws(
+            () => new components.SupabaseStack("bad", { connection: URL, objects: [{ kind: "policy", schema: "public", table: "profiles", name: "x", command: "select", roles: ["admins"], using: "true" }] }),
+            /^InputError: \[objects\[\d+\]\.roles\[0\]\] unknown role "admins"/,
+        );
+        assert.throws(
+            () => new components.SupabaseStack("bad", { connection: URL, objects: [{ kind: "table", schema: "public", name: "a'b", columns: [{ name: "id", type: "uuid" }] }] }),
+            /^InputError: \[objects\[\d+\]\.name\] "a'b" is not a valid SQL identifier/,
+        );
+        assert.deepStrictEqual(seen.filter((r) => r.name.startsWith("bad")), []);
+    });
+
+    it("refuses an object declared twice, naming it", () => {
+        const p = { kind: "policy" as const, schema: "public", table: "profiles", name: "Users can update own profile", command: "select" as const, roles: ["anon"], using: "true" };
+        assert.throws(() => new components.SupabaseStack("dup", { connection: URL, objects: [p] }), /^InputError: \[policy:public.profiles:Users can update own profile\] is declared twice/);
+    });
+});
