@@ -40,7 +40,7 @@ export async function inspect(client: ClientBase, spec: DbObject): Promise<Objec
     return r.rows[0]?.state ?? undefined;
 }
 
-async function run(client: ClientBase, spec: DbObject, statements: string[]): Promise<void> {
+async function runStatements(client: ClientBase, spec: DbObject, statements: string[]): Promise<void> {
     for (const sql of statements) {
         try {
             await client.query(sql);
@@ -55,7 +55,7 @@ async function run(client: ClientBase, spec: DbObject, statements: string[]): Pr
 
 export async function applyCreate(client: ClientBase, spec: DbObject, opts: ApplyOptions = {}): Promise<ObjectState | undefined> {
     return inTransaction(client, opts, async () => {
-        await run(client, spec, kindOf(spec).create(spec));
+        await runStatements(client, spec, kindOf(spec).create(spec));
         return inspect(client, spec);
     });
 }
@@ -64,8 +64,8 @@ export async function applyCreate(client: ClientBase, spec: DbObject, opts: Appl
 export async function applyUpdate(client: ClientBase, old: DbObject, next: DbObject, opts: ApplyOptions = {}, drifted = false): Promise<ObjectState | undefined> {
     const kind = kindOf(next);
     return inTransaction(client, opts, async () => {
-        if (drifted) await run(client, next, kind.reassert ? kind.reassert(next as any) : kind.update(next as any, next as any));
-        await run(client, next, kind.update(old as any, next as any));
+        if (drifted) await runStatements(client, next, kind.reassert ? kind.reassert(next as any) : kind.update(next as any, next as any));
+        await runStatements(client, next, kind.update(old as any, next as any));
         return inspect(client, next);
     });
 }
@@ -80,6 +80,6 @@ export async function applyDelete(client: ClientBase, spec: DbObject, opts: Appl
             const reason = guard.refuse(r.rows[0]);
             if (reason) throw new InputError(kindOf(spec).id(spec), reason);
         }
-        await run(client, spec, kindOf(spec).drop(spec));
+        await runStatements(client, spec, kindOf(spec).drop(spec));
     });
 }
