@@ -41,7 +41,7 @@ describe("components under Pulumi mocks", () => {
     before(async () => {
         await loadSqlParser();
         seen = recordResources();
-        components = await import("../components");
+        components = require("../components");
     });
     beforeEach(() => seen.splice(0));
 

@@ -1,0 +1,4 @@
+export * from "./client";
+export * from "./pooler";
+export * from "./validate";
+export * from "./waitForProject";
