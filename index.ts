@@ -9,5 +9,6 @@ export = async () => {
     return {
         stack: pulumi.getStack(),
         objectIds: stack.objectIds,
+        hookUri: stack.hookUri,
     };
 };

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { HOOK_URI } from "./core/model/roles";
 import { SqlBodies, StackModelArgs, stackObjects } from "./core/model/stack";
 import { Database } from "./Database";
 import { ApplyOptions } from "./providers/apply";
@@ -12,7 +13,12 @@ export interface SupabaseStackArgs extends StackModelArgs {
 }
 
 export function packageSql(): SqlBodies {
-    return { handleNewUser: readSql("functions/handle_new_user.sql") };
+    return {
+        handleNewUser: readSql("functions/handle_new_user.sql"),
+        authorize: readSql("functions/authorize.sql"),
+        hasRole: readSql("functions/has_role.sql"),
+        customAccessTokenHook: readSql("functions/custom_access_token_hook.sql"),
+    };
 }
 
 /**
@@ -24,6 +30,11 @@ export class SupabaseStack extends pulumi.ComponentResource {
     public readonly database: Database;
     /** Ids of every database object this stack manages. */
     public readonly objectIds: pulumi.Output<string[]>;
+    /**
+     * The Custom Access Token hook's URI for the project's auth config
+     * (`hook_custom_access_token_uri`), when the role model is on.
+     */
+    public readonly hookUri: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: SupabaseStackArgs, opts?: pulumi.ComponentResourceOptions) {
         super("supabase-pulumi:index:SupabaseStack", name, {}, opts);
@@ -31,6 +42,7 @@ export class SupabaseStack extends pulumi.ComponentResource {
         const objects = stackObjects(args, packageSql());
         this.database = new Database(`${name}-db`, { connection: args.connection, objects, timeouts: args.timeouts }, { parent: this });
         this.objectIds = this.database.objectIds;
-        this.registerOutputs({ objectIds: this.objectIds });
+        this.hookUri = pulumi.output(args.roles ? HOOK_URI : undefined);
+        this.registerOutputs({ objectIds: this.objectIds, hookUri: this.hookUri });
     }
 }

@@ -15,6 +15,9 @@ export function stackArgsFromConfig(config = new pulumi.Config("supabase-pulumi"
     return {
         connection: config.requireSecret("databaseUrl"),
         profiles: config.getObject<boolean | object>("profiles") as SupabaseStackArgs["profiles"],
+        roles: config.getObject<SupabaseStackArgs["roles"]>("roles"),
+        examples: config.getObject<string[]>("examples"),
+        storage: config.getObject<SupabaseStackArgs["storage"]>("storage"),
         timeouts: { lockTimeoutMs: positive("lockTimeoutMs", 5000), statementTimeoutMs: positive("statementTimeoutMs", 60000) },
     };
 }

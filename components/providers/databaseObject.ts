@@ -52,6 +52,8 @@ export const databaseObjectProvider: pulumi.dynamic.ResourceProvider = {
 
     async diff(_id: string, olds: Props, news: Props) {
         const plan = planChange(olds.object, news.object);
+        // An in-place change that would lose data (an enum value, a column) fails the preview, not the update.
+        if (plan.action === "update") kindOf(news.object).update(olds.object as any, news.object as any);
         const drifted = olds.observed !== undefined && !same(olds.observed, olds.applied);
         const connectionChanged = olds.connection !== news.connection;
         return {

@@ -2,7 +2,7 @@ import type * as pg from "pg";
 import { AccessSpec, CheckResult, Expectation, Value } from "../core/access";
 import { ident, literal, qname } from "../core/sql";
 import type { LocalDatabase } from "../local/postgres";
-import { asRequest, claimsFor, signUp } from "../local/request";
+import { asRequest, Claims, claimsFor, signUp } from "../local/request";
 
 /**
  * Proves a stack's access expectations with real requests: each check runs
@@ -12,6 +12,8 @@ import { asRequest, claimsFor, signUp } from "../local/request";
  */
 export interface Fixtures {
     users: Record<string, { id: string; email: string }>;
+    /** Each user's JWT claims, from the stack's Custom Access Token hook when it has one. */
+    claims: Record<string, Claims>;
 }
 
 export async function createFixtures(db: LocalDatabase, access: AccessSpec): Promise<Fixtures> {
@@ -29,15 +31,44 @@ export async function createFixtures(db: LocalDatabase, access: AccessSpec): Pro
             for (const r of rows) {
                 const [s, t] = r.table.split(".");
                 const cols = Object.keys(r.values);
+                // Fixtures name their ids so that checks can name rows.
                 await client.query(
-                    `insert into ${qname(s, t)} (${cols.map(ident).join(", ")}) values (${cols.map((c) => literal(resolve(r.values[c], users))).join(", ")})`,
+                    `insert into ${qname(s, t)} (${cols.map(ident).join(", ")}) overriding system value values (${cols.map((c) => literal(resolve(r.values[c], users))).join(", ")})`,
                 );
             }
         } finally {
             await client.end();
         }
     }
-    return { users };
+    return { users, claims: await issueClaims(db, users) };
+}
+
+/**
+ * Claims as GoTrue would sign them: its standard claims, passed through the
+ * stack's Custom Access Token hook (called as supabase_auth_admin, as GoTrue
+ * calls it) when the stack has one.
+ */
+async function issueClaims(db: LocalDatabase, users: Fixtures["users"]): Promise<Fixtures["claims"]> {
+    const out: Fixtures["claims"] = {};
+    const pgm: typeof import("pg") = require("pg");
+    const client = new pgm.Client({ connectionString: db.urlFor("supabase_auth_admin") });
+    await client.connect();
+    try {
+        const hook = (await client.query(`select to_regprocedure('public.custom_access_token_hook(jsonb)') is not null as present`)).rows[0].present;
+        for (const [name, user] of Object.entries(users)) {
+            const claims = claimsFor(user);
+            if (!hook) {
+                out[name] = claims;
+                continue;
+            }
+            const event = { user_id: user.id, claims, authentication_method: "password" };
+            const r = await client.query(`select public.custom_access_token_hook($1::jsonb) as result`, [JSON.stringify(event)]);
+            out[name] = r.rows[0].result.claims;
+        }
+    } finally {
+        await client.end();
+    }
+    return out;
 }
 
 function resolve(v: Value, users: Fixtures["users"]): Value {
@@ -76,7 +107,7 @@ export function checkSql(e: Expectation, users: Fixtures["users"]): string {
  * error: anything else (a broken fixture or object): always a failure.
  */
 export async function runCheck(pool: pg.Pool, e: Expectation, fx: Fixtures): Promise<CheckResult> {
-    const claims = e.as === "anon" ? null : e.as === "service_role" ? { role: "service_role" as const } : claimsFor(fx.users[e.as]);
+    const claims = e.as === "anon" ? null : e.as === "service_role" ? { role: "service_role" as const } : fx.claims[e.as];
     const sql = checkSql(e, fx.users);
     try {
         const rows = await asRequest(pool, claims, async (c) => (await c.query(sql)).rowCount ?? 0, { rollback: true, method: e.action === "select" ? "GET" : "POST", path: `/${e.table}` });

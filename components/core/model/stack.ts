@@ -1,18 +1,27 @@
 import { InputError } from "../errors";
 import { DbObject } from "../objects/registry";
+import { exampleObjects } from "./examples";
 import { Exposure } from "./exposure";
 import { profilesObjects } from "./profiles";
+import { RoleModelArgs, roleModelObjects, RoleSqlBodies } from "./roles";
+import { StorageArgs, storageObjects } from "./storage";
 
 /** What a stack turns on, as plain data (from Pulumi config or code). */
 export interface StackModelArgs {
     /** public.profiles with its sign-up trigger; default on. `false` turns it off. */
     profiles?: boolean | { exposure?: Exposure };
+    /** The role model (app_role, app_permission, user_roles, role_permissions seed, authorize/has_role, the auth hook). */
+    roles?: RoleModelArgs;
+    /** Example tables that use the role model: `chat`, `articles`. */
+    examples?: string[];
     /** Further objects the stack declares itself (own tables, policies, functions, rows). */
     objects?: DbObject[];
+    /** Storage buckets and their storage.objects policies (`supabase-pulumi:storage`). */
+    storage?: StorageArgs;
 }
 
 /** SQL bodies read from the package's sql/ folder (passed in: the core does no I/O). */
-export interface SqlBodies {
+export interface SqlBodies extends RoleSqlBodies {
     handleNewUser: string;
 }
 
@@ -27,7 +36,14 @@ export function stackObjects(args: StackModelArgs, sql: SqlBodies): DbObject[] {
         throw new InputError("profiles", "must be true, false or { exposure }.");
     }
     if (profiles) out.push(...profilesObjects({ handleNewUserBody: sql.handleNewUser, exposure: profiles === true ? undefined : profiles.exposure }));
+    if (args.roles !== undefined && args.roles !== null) out.push(...roleModelObjects(args.roles, sql, "roles"));
+    if (args.examples !== undefined && (args.roles === undefined || args.roles === null)) {
+        throw new InputError("examples", "the examples use the role model; declare roles (roles, permissions, rolePermissions) too.");
+    }
+    out.push(...exampleObjects(args.examples, args.roles?.permissions, "examples"));
     if (args.objects !== undefined && !Array.isArray(args.objects)) throw new InputError("objects", "must be a list of database objects.");
     out.push(...(args.objects ?? []));
+    const tables = out.flatMap((o) => (o.kind === "table" ? [`${o.schema}.${o.name}`] : []));
+    out.push(...storageObjects(args.storage, "storage", { appRoles: args.roles?.roles, tables }));
     return out;
 }

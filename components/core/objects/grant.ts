@@ -79,7 +79,7 @@ export const grant: ObjectKind<GrantSpec> = {
                 ? `select coalesce(n.nspacl, acldefault('n', n.nspowner)) as acl from pg_namespace n where n.nspname = $1 and $2::text[] is not null`
                 : s.objectType === "function"
                   ? `select coalesce(p.proacl, acldefault('f', p.proowner)) as acl from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = $1 and p.proname = any($2)`
-                  : `select coalesce(c.relacl, acldefault(case when c.relkind = 'S' then 's' else 'r' end, c.relowner)) as acl from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = any($2)`;
+                  : `select coalesce(c.relacl, acldefault((case when c.relkind = 'S' then 's' else 'r' end)::"char", c.relowner)) as acl from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = any($2)`;
         return {
             text: `with objs as (${acl}), held as (
                      select distinct x.privilege_type from objs, aclexplode(objs.acl) x

@@ -1,4 +1,5 @@
 import { InputError } from "../errors";
+import { BucketSpec, bucket } from "./bucket";
 import { EnumSpec, enumType } from "./enum";
 import { FunctionSpec, fn } from "./function";
 import { GrantSpec, grant } from "./grant";
@@ -9,7 +10,7 @@ import { RowSpec, row } from "./row";
 import { TableSpec, table } from "./table";
 import { TriggerSpec, trigger } from "./trigger";
 
-export type DbObject = TableSpec | EnumSpec | FunctionSpec | TriggerSpec | PolicySpec | GrantSpec | IndexSpec | RowSpec;
+export type DbObject = TableSpec | EnumSpec | FunctionSpec | TriggerSpec | PolicySpec | GrantSpec | IndexSpec | RowSpec | BucketSpec;
 export type DbObjectKind = DbObject["kind"];
 
 export const KINDS: { [K in DbObjectKind]: ObjectKind<Extract<DbObject, { kind: K }>> } = {
@@ -21,6 +22,7 @@ export const KINDS: { [K in DbObjectKind]: ObjectKind<Extract<DbObject, { kind: 
     grant,
     index,
     row,
+    bucket,
 };
 
 export function kindOf<S extends DbObject>(spec: S): ObjectKind<S> {
