@@ -36,6 +36,14 @@ export async function createFixtures(db: LocalDatabase, access: AccessSpec): Pro
                     `insert into ${qname(s, t)} (${cols.map(ident).join(", ")}) overriding system value values (${cols.map((c) => literal(resolve(r.values[c], users))).join(", ")})`,
                 );
             }
+            // Explicit ids bypassed the identity sequences; move them past the fixtures.
+            for (const table of new Set(rows.map((r) => r.table))) {
+                await client.query(
+                    `select setval(pg_get_serial_sequence($1, a.attname), (select coalesce(max(x), 0) + 1 from (select (to_jsonb(t) ->> a.attname)::bigint as x from ${qname(table.split(".")[0], table.split(".")[1])} t) m), false)
+                       from pg_attribute a where a.attrelid = $1::regclass and a.attidentity <> '' and not a.attisdropped`,
+                    [table],
+                );
+            }
         } finally {
             await client.end();
         }

@@ -53,6 +53,7 @@ export function profilesObjects(opts: ProfilesOptions): DbObject[] {
             language: "plpgsql",
             securityDefiner: true,
             body: opts.handleNewUserBody,
+            uses: ["table:public.profiles"],
         },
         // Only the trigger calls it; nobody needs EXECUTE through the API.
         ...executeGrants("public", "handle_new_user", []),

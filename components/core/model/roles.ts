@@ -143,6 +143,7 @@ export function roleModelObjects(args: RoleModelArgs, sql: RoleSqlBodies, argume
             volatility: "stable",
             securityDefiner: true,
             body: sql.authorize,
+            uses: ["table:public.user_roles", "table:public.role_permissions"],
         },
         {
             kind: "function",
@@ -154,6 +155,7 @@ export function roleModelObjects(args: RoleModelArgs, sql: RoleSqlBodies, argume
             volatility: "stable",
             securityDefiner: true,
             body: sql.hasRole,
+            uses: ["table:public.user_roles"],
         },
         ...executeGrants("public", "authorize", ["authenticated", "service_role"]),
         ...executeGrants("public", "has_role", ["authenticated", "service_role"]),
@@ -166,6 +168,7 @@ export function roleModelObjects(args: RoleModelArgs, sql: RoleSqlBodies, argume
             language: "plpgsql",
             volatility: "stable",
             body: hookBody(sql.customAccessTokenHook, m.claim),
+            uses: ["table:public.user_roles"],
         },
         // Only GoTrue may call the hook; service_role keeps EXECUTE after Supabase's documented revokes, so revoke it too.
         ...executeGrants("public", "custom_access_token_hook", ["supabase_auth_admin"]),

@@ -26,6 +26,8 @@ export interface FunctionSpec {
     securityDefiner?: boolean;
     /** Pinned search_path; default '' (every name in the body schema-qualified). */
     searchPath?: string;
+    /** Ids of managed objects the body uses (e.g. `table:public.user_roles`), so they are created first. */
+    uses?: string[];
 }
 
 const LANGS = ["plpgsql", "sql"];
@@ -86,6 +88,12 @@ export const fn: ObjectKind<FunctionSpec> = {
             String(spec.searchPath).split(",").forEach((p, i) => validateIdentifier(`${arg}.searchPath[${i}]`, p.trim()));
             out.searchPath = spec.searchPath;
         }
+        if (spec.uses !== undefined) {
+            if (!Array.isArray(spec.uses) || spec.uses.some((u: unknown) => typeof u !== "string" || !/^[a-z]+:/.test(u))) {
+                throw new InputError(`${arg}.uses`, "must be a list of object ids such as table:public.user_roles.");
+            }
+            if (spec.uses.length) out.uses = [...new Set<string>(spec.uses)].sort();
+        }
         return out;
     },
     id: (s) => `function:${s.schema}.${s.name}`,
@@ -105,8 +113,10 @@ export const fn: ObjectKind<FunctionSpec> = {
                  and pg_get_function_identity_arguments(p.oid) = $3`,
         values: [s.schema, s.name, (s.args ?? []).map((a) => `${a.name} ${a.type}`).join(", ")],
     }),
-    references: (s) =>
-        [...(s.args ?? []).map((a) => a.type), s.returns.replace(/^setof /, "")]
+    references: (s) => [
+        ...[...(s.args ?? []).map((a) => a.type), s.returns.replace(/^setof /, "")]
             .filter((t) => t.includes("."))
             .map((t) => `enum:${t.replace(/\[\]$/, "")}`),
+        ...(s.uses ?? []),
+    ],
 };

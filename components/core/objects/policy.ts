@@ -29,6 +29,8 @@ export interface PolicySpec {
     withCheck?: string;
     /** Extra roles (beyond Supabase's own) that this policy may name. Not rendered. */
     knownRoles?: string[];
+    /** Ids of managed objects the expressions use (e.g. `function:public.authorize`), so they exist first. */
+    uses?: string[];
 }
 
 function rolesSql(roles: string[]): string {
@@ -60,6 +62,12 @@ export const policy: ObjectKind<PolicySpec> = {
             }
         });
         const out: PolicySpec = { kind: "policy", schema, table, name, command, mode, roles: [...new Set(roles)].sort() };
+        if (spec.uses !== undefined) {
+            if (!Array.isArray(spec.uses) || spec.uses.some((u: unknown) => typeof u !== "string" || !/^[a-z]+:/.test(u))) {
+                throw new InputError(`${arg}.uses`, "must be a list of object ids such as function:public.authorize.");
+            }
+            if (spec.uses.length) out.uses = [...new Set<string>(spec.uses)].sort();
+        }
         if (Array.isArray(spec.knownRoles) && spec.knownRoles.length) out.knownRoles = [...new Set<string>(spec.knownRoles)].sort();
         const has = (v: unknown) => v !== undefined && v !== null;
         if (has(spec.using)) out.using = checkExpression(`${arg}.using`, spec.using);
@@ -108,5 +116,5 @@ export const policy: ObjectKind<PolicySpec> = {
                where n.nspname = $1 and c.relname = $2 and p.polname = $3`,
         values: [s.schema, s.table, s.name],
     }),
-    references: (s) => [`table:${s.schema}.${s.table}`],
+    references: (s) => [`table:${s.schema}.${s.table}`, ...(s.uses ?? [])],
 };
