@@ -52,7 +52,7 @@ export function parseAccess(raw: unknown, argument = "access"): AccessSpec {
         if (typeof v !== "object" || v === null || Array.isArray(v)) throw new InputError(arg, "must be an object of column: value.");
         for (const [k, val] of Object.entries(v)) {
             validateIdentifier(`${arg}.${k}`, k);
-            if (typeof val === "string" && val.startsWith("@") && !users.includes(val.slice(1))) {
+            if (typeof val === "string" && val.startsWith("@") && !users.includes(val.slice(1).split("/")[0])) {
                 throw new InputError(`${arg}.${k}`, `${val} is not a fixture user; declare it in ${argument}.fixtures.users.`);
             }
         }

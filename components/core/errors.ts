@@ -6,6 +6,8 @@
 export class InputError extends Error {
     constructor(readonly argument: string, detail: string) {
         super(`[${argument}] ${detail}`);
+        // Set again: a serialised copy (dynamic providers) turns super(msg) into Error.call(this, msg), which drops it.
+        this.message = `[${argument}] ${detail}`;
         this.name = "InputError";
     }
 }

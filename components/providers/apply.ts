@@ -1,11 +1,24 @@
-import type { ClientBase } from "pg";
+import type { ClientBase, PoolClient } from "pg";
 import { InputError } from "../core/errors";
-import { DbObject, kindOf } from "../core/objects/registry";
+import { DbObject, kindOf, objectId } from "../core/objects/registry";
 
 /**
- * Applies database objects: every change runs in one transaction with short
- * lock and statement timeouts, so an apply either lands completely or leaves
- * nothing behind, and never queues for long behind a busy table.
+ * Applies database objects to a database that may be serving traffic:
+ *
+ * - every change runs in one transaction, so it lands completely or not at all;
+ * - every statement waits at most `lockTimeoutMs` for a lock, so a change never
+ *   queues for long behind a busy table (and never makes other sessions queue
+ *   behind it for longer than that); a lock timeout is retried with backoff and
+ *   then fails naming the table and the sessions that block it;
+ * - a transaction-scoped advisory lock per object serialises two concurrent
+ *   applies of the same object;
+ * - transient faults (connection refused or reset, too many connections, admin
+ *   shutdown, serialization failures, deadlocks) are retried on a fresh
+ *   connection with backoff and jitter, within a bound; anything else fails at
+ *   once with the server's message;
+ * - create adopts an object that already exists (a re-run after a crash) and
+ *   delete of a missing object succeeds, so every step is safe to re-run.
+ *
  * Shared by the dynamic provider (under Pulumi) and `verify` (without it).
  */
 export interface ApplyOptions {
@@ -13,24 +26,116 @@ export interface ApplyOptions {
     lockTimeoutMs?: number;
     /** Upper bound for one statement, default 60000 ms. */
     statementTimeoutMs?: number;
+    /** Retries after a lock timeout or a transient fault, default 4. */
+    maxRetries?: number;
+    /** First backoff; doubles each retry, with jitter. Default 250 ms. */
+    retryBaseMs?: number;
 }
+
+/** Where connections come from: a pg.Pool (reconnects after faults) or one client (tests, verify). */
+export type Connections = { connect(): Promise<PoolClient> } | ClientBase;
 
 export type ObjectState = Record<string, unknown>;
 
-export async function inTransaction<T>(client: ClientBase, opts: ApplyOptions, fn: () => Promise<T>): Promise<T> {
-    await client.query("begin");
-    try {
-        await client.query(`select set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`, [
-            `${opts.lockTimeoutMs ?? 5000}ms`,
-            `${opts.statementTimeoutMs ?? 60000}ms`,
-        ]);
-        const out = await fn();
-        await client.query("commit");
-        return out;
-    } catch (e) {
-        await client.query("rollback").catch(() => undefined);
-        throw e;
+const DEFAULTS = { lockTimeoutMs: 5000, statementTimeoutMs: 60000, maxRetries: 4, retryBaseMs: 250 };
+
+/** SQLSTATEs worth retrying on a fresh connection. */
+const TRANSIENT_CODES = new Set(["57P01", "57P02", "57P03", "53300", "53400", "40001", "40P01", "08000", "08003", "08006", "08001", "08004"]);
+const TRANSIENT_ERRNOS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND"]);
+
+function classify(e: any): "lock" | "transient" | "fatal" {
+    if (e?.code === "55P03") return "lock";
+    if (TRANSIENT_CODES.has(e?.code) || TRANSIENT_ERRNOS.has(e?.code)) return "transient";
+    if (/Connection terminated|connection is closed|Client has encountered a connection error/i.test(String(e?.message))) return "transient";
+    return "fatal";
+}
+
+const isPool = (c: Connections): c is { connect(): Promise<PoolClient> } => typeof (c as any).query !== "function" || typeof (c as any).totalCount === "number";
+
+/** The tables an object's statements lock, for naming blockers. */
+function lockedTables(spec: DbObject): string[] {
+    const own = (spec as any).table ? [`${(spec as any).schema}.${(spec as any).table}`] : spec.kind === "table" ? [`${spec.schema}.${spec.name}`] : [];
+    const refs = kindOf(spec)
+        .references(spec)
+        .filter((r) => r.startsWith("table:"))
+        .map((r) => r.slice(6));
+    return [...new Set([...own, ...refs])];
+}
+
+async function describeBlockers(client: ClientBase, tables: string[]): Promise<string> {
+    if (!tables.length) return "";
+    const r = await client.query(
+        `select a.pid, a.usename, a.application_name, a.state, l.mode, l.relation::regclass::text as rel,
+                extract(epoch from now() - coalesce(a.xact_start, a.query_start))::int as secs, left(a.query, 120) as query
+           from pg_locks l join pg_stat_activity a on a.pid = l.pid
+          where l.granted and l.pid <> pg_backend_pid()
+            and l.relation = any (select to_regclass(t) from unnest($1::text[]) t)
+          order by a.xact_start nulls last limit 5`,
+        [tables],
+    );
+    if (!r.rows.length) return ` No session holds a lock on ${tables.join(", ")} now.`;
+    return (
+        " Blocked by: " +
+        r.rows
+            .map((b) => `pid ${b.pid} (${b.usename}${b.application_name ? `, ${b.application_name}` : ""}, ${b.state} for ${b.secs}s, holding ${b.mode} on ${b.rel}: ${JSON.stringify(b.query)})`)
+            .join("; ") +
+        "."
+    );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs `body` in one transaction with the timeouts and the object's advisory
+ * lock, retrying lock timeouts and transient faults as described above.
+ */
+export async function inTransaction<T>(db: Connections, spec: DbObject, opts: ApplyOptions, body: (c: ClientBase) => Promise<T>): Promise<T> {
+    const o = { ...DEFAULTS, ...stripUndefined(opts) };
+    const pooled = isPool(db);
+    // A connection that dies mid-transaction reports through its 'error' event too; the failed query already tells us.
+    const ignore = () => undefined;
+    for (let attempt = 0; ; attempt++) {
+        let client: ClientBase | undefined;
+        let broken = false;
+        try {
+            client = pooled ? await db.connect() : db;
+            client.on("error", ignore);
+            await client.query("begin");
+            await client.query(`select set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`, [`${o.lockTimeoutMs}ms`, `${o.statementTimeoutMs}ms`]);
+            // One apply of an object at a time per database (advisory locks are per database).
+            await client.query(`select pg_advisory_xact_lock(hashtext('supabase-pulumi'), hashtext($1))`, [objectId(spec)]);
+            const out = await body(client);
+            await client.query("commit");
+            return out;
+        } catch (e: any) {
+            const kind = classify(e);
+            broken = kind === "transient";
+            if (client && !broken) await client.query("rollback").catch(() => (broken = true));
+            const canRetry = attempt < o.maxRetries && (kind === "lock" || (kind === "transient" && pooled));
+            if (!canRetry) {
+                if (kind === "lock") {
+                    const who = client && !broken ? await describeBlockers(client, lockedTables(spec)).catch(() => "") : "";
+                    const err = new Error(
+                        `${objectId(spec)}: could not get a lock on ${lockedTables(spec).join(", ") || "the object"} within ${o.lockTimeoutMs} ms after ${attempt + 1} attempts.${who} ` +
+                            `Nothing was changed; retry when the blocking work ends, or raise supabase-pulumi:lockTimeoutMs.`,
+                    );
+                    (err as any).code = "55P03";
+                    throw err;
+                }
+                if (kind === "transient" && attempt > 0) e.message = `${e.message} (gave up after ${attempt + 1} attempts)`;
+                throw e;
+            }
+            // Exponential backoff with full jitter.
+            await sleep(Math.round(o.retryBaseMs * 2 ** attempt * (0.5 + Math.random() / 2)));
+        } finally {
+            client?.removeListener("error", ignore);
+            if (pooled && client) (client as PoolClient).release(broken);
+        }
     }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+    return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** The object's live state from the catalog, or undefined when it does not exist. */
@@ -40,30 +145,49 @@ export async function inspect(client: ClientBase, spec: DbObject): Promise<Objec
     return r.rows[0]?.state ?? undefined;
 }
 
+/** Reads the live state through any connection source. */
+export async function inspectWith(db: Connections, spec: DbObject): Promise<ObjectState | undefined> {
+    if (!isPool(db)) return inspect(db, spec);
+    const c = await db.connect();
+    try {
+        return await inspect(c, spec);
+    } finally {
+        c.release();
+    }
+}
+
 async function runStatements(client: ClientBase, spec: DbObject, statements: string[]): Promise<void> {
     for (const sql of statements) {
         try {
             await client.query(sql);
         } catch (e: any) {
+            if (classify(e) !== "fatal") throw e;
             // Name the object and the statement; the server's message stays intact.
-            const err = new Error(`${kindOf(spec).id(spec)}: ${e?.message ?? e}\n  while running: ${sql.split("\n")[0]}`);
+            const hint =
+                e?.code === "42501" && spec.kind === "trigger" && ["auth", "storage", "realtime"].includes(spec.schema)
+                    ? `\n  Triggers on Supabase's own tables can be created with the TRIGGER privilege but dropped only by the table's owner; hosted Supabase lets postgres drop them through supautils' drop_trigger_grants. On this database, drop it as ${spec.schema}.${spec.table}'s owner.`
+                    : "";
+            const err = new Error(`${kindOf(spec).id(spec)}: ${e?.message ?? e}\n  while running: ${sql.split("\n")[0]}${hint}`);
             (err as any).code = e?.code;
             throw err;
         }
     }
 }
 
-export async function applyCreate(client: ClientBase, spec: DbObject, opts: ApplyOptions = {}): Promise<ObjectState | undefined> {
-    return inTransaction(client, opts, async () => {
-        await runStatements(client, spec, kindOf(spec).create(spec));
+/** Creates the object; one that already exists (a re-run after a crash) is adopted and brought to `spec`. */
+export async function applyCreate(db: Connections, spec: DbObject, opts: ApplyOptions = {}): Promise<ObjectState | undefined> {
+    const kind = kindOf(spec);
+    return inTransaction(db, spec, opts, async (client) => {
+        const exists = (await inspect(client, spec)) !== undefined;
+        await runStatements(client, spec, exists ? (kind.reassert ? kind.reassert(spec as any) : kind.update(spec as any, spec as any)) : kind.create(spec as any));
         return inspect(client, spec);
     });
 }
 
 /** Moves `old` to `next` in place; with `drifted`, first re-asserts `next` over a hand-made change. */
-export async function applyUpdate(client: ClientBase, old: DbObject, next: DbObject, opts: ApplyOptions = {}, drifted = false): Promise<ObjectState | undefined> {
+export async function applyUpdate(db: Connections, old: DbObject, next: DbObject, opts: ApplyOptions = {}, drifted = false): Promise<ObjectState | undefined> {
     const kind = kindOf(next);
-    return inTransaction(client, opts, async () => {
+    return inTransaction(db, next, opts, async (client) => {
         if (drifted) await runStatements(client, next, kind.reassert ? kind.reassert(next as any) : kind.update(next as any, next as any));
         await runStatements(client, next, kind.update(old as any, next as any));
         return inspect(client, next);
@@ -71,8 +195,8 @@ export async function applyUpdate(client: ClientBase, old: DbObject, next: DbObj
 }
 
 /** Drops the object; a missing object is already deleted (safe to re-run). */
-export async function applyDelete(client: ClientBase, spec: DbObject, opts: ApplyOptions = {}): Promise<void> {
-    await inTransaction(client, opts, async () => {
+export async function applyDelete(db: Connections, spec: DbObject, opts: ApplyOptions = {}): Promise<void> {
+    await inTransaction(db, spec, opts, async (client) => {
         if ((await inspect(client, spec)) === undefined) return;
         const guard = kindOf(spec).dropGuard?.(spec);
         if (guard) {

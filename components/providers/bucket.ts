@@ -98,12 +98,20 @@ export function stateFromApi(b: any): ObjectState {
 const notFound = (e: any) => e?.status === 404 || String(e?.statusCode) === "404" || /not found/i.test(String(e?.message ?? ""));
 const alreadyExists = (e: any) => e?.status === 409 || String(e?.statusCode) === "409" || /already exists/i.test(String(e?.message ?? ""));
 
+class NoRealtime {
+    constructor() {
+        throw new Error("the bucket provider does not use Realtime");
+    }
+}
+
 /** The Storage API backend; `fetchImpl` lets tests see the exact requests without a network. */
 export function apiBucketBackend(api: StorageApi, fetchImpl?: typeof fetch): BucketBackend {
     // Required inside: the provider is serialised into the state and must not capture a client.
     const { createClient }: typeof import("@supabase/supabase-js") = require("@supabase/supabase-js");
     const storage = createClient(api.url, api.serviceRoleKey, {
         auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+        // Never used here; on Node < 22 (no global WebSocket) createClient throws without a transport.
+        realtime: { transport: NoRealtime as any },
         ...(fetchImpl ? { global: { fetch: fetchImpl } } : {}),
     }).storage;
     const fail = (spec: BucketSpec, op: string, error: any): never => {

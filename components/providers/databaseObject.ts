@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadSqlParser } from "../core/expression";
 import { DbObject, kindOf, normalize, planChange } from "../core/objects/registry";
-import { applyCreate, applyDelete, applyUpdate, ApplyOptions, inspect, ObjectState } from "./apply";
+import { applyCreate, applyDelete, applyUpdate, ApplyOptions, inspectWith, ObjectState } from "./apply";
 
 /** Inputs of one managed database object. */
 export interface DatabaseObjectInputs {
@@ -22,16 +22,23 @@ interface Props {
     observed?: ObjectState;
 }
 
-async function withClient<T>(connection: string, fn: (c: import("pg").Client) => Promise<T>): Promise<T> {
-    // Required inside the method: the provider is serialised into the state.
-    const pg: typeof import("pg") = require("pg");
-    const client = new pg.Client({ connectionString: connection, application_name: "supabase-pulumi" });
-    await client.connect();
-    try {
-        return await fn(client);
-    } finally {
-        await client.end().catch(() => undefined);
+/**
+ * One pool per connection string per provider process, created inside the
+ * methods (the provider is serialised into the state, so it captures nothing).
+ * Idle connections close after a second and never keep the process alive.
+ */
+function pool(connection: string): import("pg").Pool {
+    const g = globalThis as { __supabasePulumiPools?: Map<string, import("pg").Pool> };
+    g.__supabasePulumiPools ??= new Map();
+    let p = g.__supabasePulumiPools.get(connection);
+    if (!p) {
+        const pg: typeof import("pg") = require("pg");
+        p = new pg.Pool({ connectionString: connection, application_name: "supabase-pulumi", max: 4, idleTimeoutMillis: 1000, allowExitOnIdle: true, connectionTimeoutMillis: 15000 });
+        // A connection that dies while idle is dropped from the pool, not fatal to the process.
+        p.on("error", () => undefined);
+        g.__supabasePulumiPools.set(connection, p);
     }
+    return p;
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -66,12 +73,12 @@ export const databaseObjectProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async create(inputs: Props) {
-        const applied = await withClient(inputs.connection, (c) => applyCreate(c, inputs.object, inputs.timeouts));
+        const applied = await applyCreate(pool(inputs.connection), inputs.object, inputs.timeouts);
         return { id: kindOf(inputs.object).id(inputs.object), outs: { ...inputs, applied, observed: applied } };
     },
 
     async read(id: string, props: Props) {
-        const observed = await withClient(props.connection, (c) => inspect(c, props.object));
+        const observed = await inspectWith(pool(props.connection), props.object);
         if (observed === undefined) return { id: undefined as any, props: undefined };
         return { id, props: { ...props, observed } };
     },
@@ -79,12 +86,12 @@ export const databaseObjectProvider: pulumi.dynamic.ResourceProvider = {
     async update(_id: string, olds: Props, news: Props) {
         const drifted = olds.observed !== undefined && !same(olds.observed, olds.applied);
         // After hand-made drift, the declared object is re-asserted over whatever is there.
-        const applied = await withClient(news.connection, (c) => applyUpdate(c, olds.object, news.object, news.timeouts, drifted));
+        const applied = await applyUpdate(pool(news.connection), olds.object, news.object, news.timeouts, drifted);
         return { outs: { ...news, applied, observed: applied } };
     },
 
     async delete(_id: string, props: Props) {
-        await withClient(props.connection, (c) => applyDelete(c, props.object, props.timeouts));
+        await applyDelete(pool(props.connection), props.object, props.timeouts);
     },
 };
 
@@ -107,4 +114,12 @@ export class DatabaseObject extends pulumi.dynamic.Resource {
             typeName,
         );
     }
+}
+
+/** Closes this process's pools (tests; the engine ends provider processes itself). */
+export async function closePools(): Promise<void> {
+    const g = globalThis as { __supabasePulumiPools?: Map<string, import("pg").Pool> };
+    const pools = [...(g.__supabasePulumiPools?.values() ?? [])];
+    g.__supabasePulumiPools?.clear();
+    await Promise.all(pools.map((p) => p.end()));
 }

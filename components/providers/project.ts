@@ -94,7 +94,7 @@ export interface ProjectProviderOptions {
  * the next `up` would create a second one.
  */
 class ProjectInitError extends Error {
-    readonly reasons: string[];
+    reasons: string[];
     declare readonly properties: Record<string, unknown>;
 
     constructor(message: string, readonly id: string, properties: Record<string, unknown>) {
@@ -124,6 +124,9 @@ async function redactingSecrets<T>(secrets: unknown[], work: () => Promise<T>): 
         if (err instanceof Error) {
             err.message = scrub(err.message);
             if (err.stack) err.stack = scrub(err.stack);
+            // The engine shows an init error's reasons too.
+            const withReasons = err as Error & { reasons?: unknown };
+            if (Array.isArray(withReasons.reasons)) withReasons.reasons = withReasons.reasons.map((r) => scrub(String(r)));
             throw err;
         }
         throw new Error(scrub(String(err)));

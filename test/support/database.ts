@@ -1,4 +1,5 @@
 import * as pg from "pg";
+import { closePools } from "../../components/providers/databaseObject";
 import { LocalDatabase, LocalServer, startLocalServer } from "../../components/local/postgres";
 
 /**
@@ -20,12 +21,15 @@ export async function freshDatabase(): Promise<LocalDatabase> {
 /** A connected client as `postgres` (the role stacks are applied as), closed by the caller. */
 export async function connect(url: string): Promise<pg.Client> {
     const c = new pg.Client({ connectionString: url });
+    // A server-side termination (DROP DATABASE ... WITH (FORCE), a fault test) surfaces on the next query.
+    c.on("error", () => undefined);
     await c.connect();
     return c;
 }
 
 export const mochaHooks = {
     async afterAll() {
+        await closePools();
         if (server) await (await server).stop();
     },
 };

@@ -46,6 +46,8 @@ export const enumType: ObjectKind<EnumSpec> = {
         }
         return sql;
     },
+    // Adopting an existing type (a re-run after a crash): make sure every value is there.
+    reassert: (s) => s.values.map((v) => `alter type ${qname(s.schema, s.name)} add value if not exists ${literal(v)}`),
     drop: (s) => [`drop type ${qname(s.schema, s.name)}`],
     inspect: (s) => ({
         text: `select jsonb_build_object('values', (select jsonb_agg(e.enumlabel order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid)) as state

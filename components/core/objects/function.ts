@@ -109,9 +109,8 @@ export const fn: ObjectKind<FunctionSpec> = {
                  'config', p.proconfig,
                  'volatility', p.provolatile) as state
                from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-               where n.nspname = $1 and p.proname = $2
-                 and pg_get_function_identity_arguments(p.oid) = $3`,
-        values: [s.schema, s.name, (s.args ?? []).map((a) => `${a.name} ${a.type}`).join(", ")],
+               where n.nspname = $1 and p.proname = $2 and p.oid = to_regprocedure($3)`,
+        values: [s.schema, s.name, functionSignature(s)],
     }),
     references: (s) => [
         ...[...(s.args ?? []).map((a) => a.type), s.returns.replace(/^setof /, "")]
