@@ -1,23 +1,89 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { AuthConfigArgs } from "./AuthConfig";
 import { InputError } from "./core/errors";
+import type { SupabaseProjectArgs } from "./Project";
 import { SupabaseStackArgs } from "./SupabaseStack";
 
 /**
- * Reads this package's stack config (`supabase-pulumi:*` in Pulumi.<stack>.yaml;
- * the schema with descriptions and defaults is in Pulumi.yaml) into typed args.
+ * This package's stack config (`supabase-pulumi:*` in Pulumi.<stack>.yaml;
+ * keys with defaults are declared in Pulumi.yaml), read into typed args.
+ *
+ * Two targets per stack (`supabase-pulumi:target`):
+ * - **hosted** (default): the program creates the project (or adopts
+ *   `existingProjectRef`) through the Management API and uses its connection;
+ * - **local**: the secret `databaseUrl` (e.g. `supabase start`'s database); no
+ *   Management API at all.
  */
-export function stackArgsFromConfig(config = new pulumi.Config("supabase-pulumi")): SupabaseStackArgs {
+export interface ProgramConfig {
+    /** The database objects' args, without the connection. */
+    stack: Omit<SupabaseStackArgs, "connection">;
+    /** Set in local mode. */
+    databaseUrl?: pulumi.Output<string>;
+    /** Set in hosted mode. */
+    project?: SupabaseProjectArgs;
+    /** Auth settings besides the hook (hosted mode). */
+    auth?: Omit<AuthConfigArgs, "projectRef" | "accessToken" | "customAccessTokenHookUri">;
+    /** protect the project and its database objects (prod). */
+    protect: boolean;
+}
+
+export function readProgramConfig(config = new pulumi.Config("supabase-pulumi")): ProgramConfig {
     const positive = (key: string, fallback: number) => {
         const v = config.getNumber(key) ?? fallback;
         if (!Number.isInteger(v) || v <= 0) throw new InputError(`supabase-pulumi:${key}`, `must be a positive whole number of milliseconds, got ${v}.`);
         return v;
     };
-    return {
-        connection: config.requireSecret("databaseUrl"),
+    const stack: ProgramConfig["stack"] = {
         profiles: config.getObject<boolean | object>("profiles") as SupabaseStackArgs["profiles"],
         roles: config.getObject<SupabaseStackArgs["roles"]>("roles"),
         examples: config.getObject<string[]>("examples"),
         storage: config.getObject<SupabaseStackArgs["storage"]>("storage"),
         timeouts: { lockTimeoutMs: positive("lockTimeoutMs", 5000), statementTimeoutMs: positive("statementTimeoutMs", 60000) },
     };
+    const protect = config.getBoolean("protect") ?? false;
+    const target = config.get("target") ?? "hosted";
+    if (target !== "hosted" && target !== "local") throw new InputError("supabase-pulumi:target", `must be hosted or local, got ${JSON.stringify(target)}.`);
+    if (target === "local") {
+        const databaseUrl = config.getSecret("databaseUrl");
+        if (!databaseUrl) {
+            throw new InputError("supabase-pulumi:databaseUrl", "is required for a local stack: `pulumi config set --secret supabase-pulumi:databaseUrl 'postgresql://...'`.");
+        }
+        return { stack, databaseUrl, protect };
+    }
+
+    const existingProjectRef = config.get("existingProjectRef");
+    const need = (key: string) => {
+        const v = config.get(key);
+        if (!v) {
+            throw new InputError(
+                `supabase-pulumi:${key}`,
+                `is required to create the project; set it with \`pulumi config set supabase-pulumi:${key} ...\`, or set supabase-pulumi:existingProjectRef to adopt a project, or target: local with a databaseUrl.`,
+            );
+        }
+        return v;
+    };
+    const project: SupabaseProjectArgs = {
+        accessToken: config.getSecret("accessToken"),
+        dbPassword: config.requireSecret("dbPassword"),
+        existingProjectRef,
+        organizationSlug: existingProjectRef ? config.get("organizationSlug") : need("organizationSlug"),
+        region: (existingProjectRef ? config.get("region") : need("region")) as SupabaseProjectArgs["region"],
+        name: config.get("projectName") ?? `${pulumi.getProject()}-${pulumi.getStack()}`,
+        instanceSize: config.get("instanceSize") as SupabaseProjectArgs["instanceSize"],
+        waitTimeoutMs: config.getNumber("projectWaitTimeoutMs"),
+        allowReplace: config.getBoolean("allowProjectReplace") ?? false,
+    };
+    const auth: ProgramConfig["auth"] = {
+        siteUrl: config.get("siteUrl"),
+        jwtExpirySeconds: config.getNumber("jwtExpirySeconds"),
+        disableSignup: config.getBoolean("disableSignup"),
+    };
+    return { stack, project, auth, protect };
+}
+
+/** Local mode only: the stack's args with its database URL. */
+export function stackArgsFromConfig(config = new pulumi.Config("supabase-pulumi")): SupabaseStackArgs {
+    const c = readProgramConfig(config);
+    if (!c.databaseUrl) throw new InputError("supabase-pulumi:databaseUrl", "is not set; stackArgsFromConfig is for stacks that target an existing database.");
+    return { ...c.stack, connection: c.databaseUrl };
 }

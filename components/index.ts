@@ -2,7 +2,12 @@
 export { SupabaseStack, SupabaseStackArgs } from "./SupabaseStack";
 export { Database, DatabaseArgs } from "./Database";
 export { DatabaseObject, databaseObjectProvider } from "./providers/databaseObject";
-export { stackArgsFromConfig } from "./config";
+export { readProgramConfig, stackArgsFromConfig, ProgramConfig } from "./config";
+export { SupabaseProject, SupabaseProjectArgs } from "./Project";
+export { AuthConfig, AuthConfigArgs } from "./AuthConfig";
+export { ProjectResource, projectProvider, createProjectProvider } from "./providers/project";
+export { AuthConfigResource, authConfigProvider, createAuthConfigProvider } from "./providers/authConfig";
+export type { SupabaseRegion, InstanceSize } from "./management";
 export { loadSqlParser } from "./core/expression";
 export { InputError } from "./core/errors";
 export type { DbObject } from "./core/objects/registry";
@@ -16,3 +21,13 @@ export type { EnumSpec } from "./core/objects/enum";
 export type { IndexSpec } from "./core/objects/index";
 export type { Exposure } from "./core/model/exposure";
 export type { AccessSpec, Expectation } from "./core/access";
+export { Bucket, BucketArgs } from "./Bucket";
+export { BucketResource, bucketProvider } from "./providers/bucket";
+export type { StorageApi, BucketResourceInputs } from "./providers/bucket";
+export type { BucketSpec } from "./core/objects/bucket";
+export {
+    ownFolder, publicReadOwnWrite, adminOverride, orgFolders, orgMembersObjects, bucketVisibility,
+    storageObjects, publicBucketWarning, POLICY_PATTERNS,
+} from "./core/model/storage";
+export type { StorageArgs, BucketConfig, PolicyPattern, StorageOp, AdminOverrideOptions, OrgFoldersOptions, OrgMembersOptions } from "./core/model/storage";
+export { HOOK_URI } from "./core/model/roles";

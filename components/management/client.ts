@@ -17,6 +17,7 @@ export type CreatedProject = Schemas["V1ProjectResponse"];
 export type Project = Schemas["V1ProjectWithDatabaseResponse"];
 export type ProjectStatus = Project["status"];
 export type ProjectRefResponse = Schemas["V1ProjectRefResponse"];
+export type UpdateProjectBody = Schemas["V1UpdateProjectBody"];
 export type ServiceHealth = Schemas["V1ServiceHealthResponse"];
 export type ServiceName = ServiceHealth["name"];
 export type ApiKey = Schemas["ApiKeyResponse"];
@@ -88,8 +89,12 @@ export class ManagementApiError extends Error {
     readonly attempts: number;
 
     constructor(init: { status: number | undefined; operation: string; apiMessage?: string; attempts: number; detail: string }) {
-        super(`Supabase Management API ${init.operation} failed: ${init.detail}` +
-            (init.attempts > 1 ? ` (gave up after ${init.attempts} attempts)` : ""));
+        const message = `Supabase Management API ${init.operation} failed: ${init.detail}` +
+            (init.attempts > 1 ? ` (gave up after ${init.attempts} attempts)` : "");
+        super(message);
+        // Pulumi's closure serialiser turns `super(message)` into `Error.call(this, message)`,
+        // which leaves the message empty inside a dynamic provider: set it ourselves.
+        this.message = message;
         this.name = "ManagementApiError";
         this.status = init.status;
         this.operation = init.operation;
@@ -147,45 +152,50 @@ export function retryDelayFromHeaders(headers: Headers, nowMs: number): number |
 const HEADER_JITTER_MS = 500;
 
 export class ManagementClient {
-    // Private fields keep the token out of JSON.stringify and util.inspect.
-    readonly #token: string;
-    readonly #api: ReturnType<typeof createClient<paths>>;
-    readonly #maxRetries: number;
-    readonly #baseDelayMs: number;
-    readonly #maxDelayMs: number;
-    readonly #requestTimeoutMs: number;
-    readonly #sleep: (ms: number) => Promise<void>;
-    readonly #now: () => number;
-    readonly #random: () => number;
-    readonly #onRetry: ((event: RetryEvent) => void) | undefined;
+    // No `#private` members: Pulumi serialises dynamic providers, and this class
+    // with them, by rewriting classes into functions, which cannot hold them. The
+    // token lives only in closures (the fetch headers and `redact`), so it never
+    // shows in JSON.stringify or util.inspect.
+    private readonly redact: (text: string) => string;
+    private readonly api: ReturnType<typeof createClient<paths>>;
+    private readonly maxRetries: number;
+    private readonly baseDelayMs: number;
+    private readonly maxDelayMs: number;
+    private readonly requestTimeoutMs: number;
+    private readonly sleep: (ms: number) => Promise<void>;
+    private readonly now: () => number;
+    private readonly random: () => number;
+    private readonly onRetry: ((event: RetryEvent) => void) | undefined;
 
     constructor(options: ManagementClientOptions) {
         if (!options.accessToken?.trim()) throw new Error(MISSING_TOKEN_MESSAGE);
-        this.#token = options.accessToken.trim();
-        this.#maxRetries = Math.max(0, Math.floor(options.maxRetries ?? 5));
-        this.#baseDelayMs = options.baseDelayMs ?? 1000;
-        this.#maxDelayMs = options.maxDelayMs ?? 60_000;
-        this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
-        this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-        this.#now = options.now ?? Date.now;
-        this.#random = options.random ?? Math.random;
-        this.#onRetry = options.onRetry;
+        const token = options.accessToken.trim();
+        // Defence in depth: nothing we put in an error may contain the token, even if the API echoes it.
+        this.redact = (text) => text.split(token).join("[redacted]");
+        this.maxRetries = Math.max(0, Math.floor(options.maxRetries ?? 5));
+        this.baseDelayMs = options.baseDelayMs ?? 1000;
+        this.maxDelayMs = options.maxDelayMs ?? 60_000;
+        this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+        this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+        this.now = options.now ?? Date.now;
+        this.random = options.random ?? Math.random;
+        this.onRetry = options.onRetry;
         const fetchImpl = options.fetch ?? globalThis.fetch;
-        this.#api = createClient<paths>({
+        this.api = createClient<paths>({
             baseUrl: (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, ""),
-            headers: { Authorization: `Bearer ${this.#token}`, "User-Agent": "supabase-pulumi" },
+            headers: { Authorization: `Bearer ${token}`, "User-Agent": "supabase-pulumi" },
             fetch: (request: Request) => fetchImpl(request),
         });
     }
 
     listOrganizations(): Promise<Organization[]> {
-        return this.#call("GET", "/v1/organizations", (signal) =>
-            this.#api.GET("/v1/organizations", { signal }));
+        return this.call("GET", "/v1/organizations", (signal) =>
+            this.api.GET("/v1/organizations", { signal }));
     }
 
     listProjects(): Promise<Project[]> {
-        return this.#call("GET", "/v1/projects", (signal) =>
-            this.#api.GET("/v1/projects", { signal }));
+        return this.call("GET", "/v1/projects", (signal) =>
+            this.api.GET("/v1/projects", { signal }));
     }
 
     /**
@@ -193,13 +203,13 @@ export class ManagementClient {
      * the project may exist already, and a blind retry could create a second one.
      */
     createProject(body: CreateProjectBody): Promise<CreatedProject> {
-        return this.#call("POST", "/v1/projects", (signal) =>
-            this.#api.POST("/v1/projects", { body, signal }));
+        return this.call("POST", "/v1/projects", (signal) =>
+            this.api.POST("/v1/projects", { body, signal }));
     }
 
     getProject(ref: string): Promise<Project> {
-        return this.#call("GET", "/v1/projects/{ref}", (signal) =>
-            this.#api.GET("/v1/projects/{ref}", { params: { path: { ref } }, signal }));
+        return this.call("GET", "/v1/projects/{ref}", (signal) =>
+            this.api.GET("/v1/projects/{ref}", { params: { path: { ref } }, signal }));
     }
 
     /** Like getProject, but undefined when the project does not exist (404). */
@@ -212,11 +222,23 @@ export class ManagementClient {
         }
     }
 
+    /** Renames a project (`PATCH /v1/projects/{ref}`; the name is the only field the API changes). */
+    updateProject(ref: string, body: UpdateProjectBody): Promise<ProjectRefResponse> {
+        return this.call("PATCH", "/v1/projects/{ref}", (signal) =>
+            this.api.PATCH("/v1/projects/{ref}", { params: { path: { ref } }, body, signal }));
+    }
+
+    /** Sets the password of the database's `postgres` role (`PATCH /v1/projects/{ref}/database/password`). */
+    updateDatabasePassword(ref: string, password: string): Promise<{ message: string }> {
+        return this.call("PATCH", "/v1/projects/{ref}/database/password", (signal) =>
+            this.api.PATCH("/v1/projects/{ref}/database/password", { params: { path: { ref } }, body: { password }, signal }));
+    }
+
     /** Deletes a project; undefined when it was already gone (404), so deleting twice is fine. */
     async deleteProject(ref: string): Promise<ProjectRefResponse | undefined> {
         try {
-            return await this.#call("DELETE", "/v1/projects/{ref}", (signal) =>
-                this.#api.DELETE("/v1/projects/{ref}", { params: { path: { ref } }, signal }));
+            return await this.call("DELETE", "/v1/projects/{ref}", (signal) =>
+                this.api.DELETE("/v1/projects/{ref}", { params: { path: { ref } }, signal }));
         } catch (err) {
             if (isNotFound(err)) return undefined;
             throw err;
@@ -226,57 +248,57 @@ export class ManagementClient {
     /** `GET /v1/projects/{ref}/health`: one entry per requested service. */
     getProjectHealth(ref: string, services: ServiceName[], timeoutMs?: number): Promise<ServiceHealth[]> {
         const query = timeoutMs === undefined ? { services } : { services, timeout_ms: timeoutMs };
-        return this.#call("GET", "/v1/projects/{ref}/health", (signal) =>
-            this.#api.GET("/v1/projects/{ref}/health", { params: { path: { ref }, query }, signal }));
+        return this.call("GET", "/v1/projects/{ref}/health", (signal) =>
+            this.api.GET("/v1/projects/{ref}/health", { params: { path: { ref }, query }, signal }));
     }
 
     /** Legacy (anon, service_role) and new (publishable, secret) keys; `reveal` shows secret keys in full. */
     getApiKeys(ref: string, reveal: boolean): Promise<ApiKey[]> {
-        return this.#call("GET", "/v1/projects/{ref}/api-keys", (signal) =>
-            this.#api.GET("/v1/projects/{ref}/api-keys", { params: { path: { ref }, query: { reveal } }, signal }));
+        return this.call("GET", "/v1/projects/{ref}/api-keys", (signal) =>
+            this.api.GET("/v1/projects/{ref}/api-keys", { params: { path: { ref }, query: { reveal } }, signal }));
     }
 
     getAuthConfig(ref: string): Promise<AuthConfig> {
-        return this.#call("GET", "/v1/projects/{ref}/config/auth", (signal) =>
-            this.#api.GET("/v1/projects/{ref}/config/auth", { params: { path: { ref } }, signal }));
+        return this.call("GET", "/v1/projects/{ref}/config/auth", (signal) =>
+            this.api.GET("/v1/projects/{ref}/config/auth", { params: { path: { ref } }, signal }));
     }
 
     /** Sets the given fields and leaves the others alone, so a retry is harmless. */
     updateAuthConfig(ref: string, patch: AuthConfigPatch): Promise<AuthConfig> {
-        return this.#call("PATCH", "/v1/projects/{ref}/config/auth", (signal) =>
-            this.#api.PATCH("/v1/projects/{ref}/config/auth", { params: { path: { ref } }, body: patch, signal }));
+        return this.call("PATCH", "/v1/projects/{ref}/config/auth", (signal) =>
+            this.api.PATCH("/v1/projects/{ref}/config/auth", { params: { path: { ref } }, body: patch, signal }));
     }
 
     /** Supavisor settings, one entry per database (primary and read replicas). */
     getPoolerConfig(ref: string): Promise<PoolerConfig[]> {
-        return this.#call("GET", "/v1/projects/{ref}/config/database/pooler", (signal) =>
-            this.#api.GET("/v1/projects/{ref}/config/database/pooler", { params: { path: { ref } }, signal }));
+        return this.call("GET", "/v1/projects/{ref}/config/database/pooler", (signal) =>
+            this.api.GET("/v1/projects/{ref}/config/database/pooler", { params: { path: { ref } }, signal }));
     }
 
-    async #call<T>(method: Method, template: keyof paths, send: (signal: AbortSignal) => Promise<Attempt<T>>): Promise<T> {
+    private async call<T>(method: Method, template: keyof paths, send: (signal: AbortSignal) => Promise<Attempt<T>>): Promise<T> {
         const operation = `${method} ${template}`;
         // POST is not idempotent: retry it only when the API said it did not process it (429).
         const retriesServerErrors = method !== "POST";
         for (let attempt = 1; ; attempt++) {
-            const canRetry = attempt <= this.#maxRetries;
+            const canRetry = attempt <= this.maxRetries;
             let result: Attempt<T>;
             try {
-                result = await send(AbortSignal.timeout(this.#requestTimeoutMs));
+                result = await send(AbortSignal.timeout(this.requestTimeoutMs));
             } catch (err) {
                 if (!isNetworkError(err)) {
                     // e.g. a 2xx whose body is not JSON: retrying will not help.
                     throw new ManagementApiError({
                         status: undefined, operation, attempts: attempt,
-                        detail: `unreadable response (${this.#redact(err instanceof Error ? err.message : String(err))})`,
+                        detail: `unreadable response (${this.redact(err instanceof Error ? err.message : String(err))})`,
                     });
                 }
                 if (canRetry && retriesServerErrors) {
-                    await this.#wait({ operation, attempt, status: undefined, delayMs: this.#backoff(attempt) });
+                    await this.wait({ operation, attempt, status: undefined, delayMs: this.backoff(attempt) });
                     continue;
                 }
                 throw new ManagementApiError({
                     status: undefined, operation, attempts: attempt,
-                    detail: `no response (${this.#redact(describeNetworkError(err))})`,
+                    detail: `no response (${this.redact(describeNetworkError(err))})`,
                 });
             }
             const { response } = result;
@@ -292,10 +314,10 @@ export class ManagementClient {
             const status = response.status;
             const retryable = status === 429 || (status >= 500 && retriesServerErrors);
             if (canRetry && retryable) {
-                await this.#wait({ operation, attempt, status, delayMs: this.#retryDelay(attempt, response.headers) });
+                await this.wait({ operation, attempt, status, delayMs: this.retryDelay(attempt, response.headers) });
                 continue;
             }
-            const apiMessage = this.#apiMessage(result.error);
+            const apiMessage = this.apiMessage(result.error);
             throw new ManagementApiError({
                 status, operation, apiMessage, attempts: attempt,
                 detail: `${status} ${response.statusText || ""}`.trim() +
@@ -304,25 +326,25 @@ export class ManagementClient {
         }
     }
 
-    async #wait(event: RetryEvent): Promise<void> {
-        this.#onRetry?.(event);
-        await this.#sleep(event.delayMs);
+    private async wait(event: RetryEvent): Promise<void> {
+        this.onRetry?.(event);
+        await this.sleep(event.delayMs);
     }
 
-    #retryDelay(attempt: number, headers: Headers): number {
-        const asked = retryDelayFromHeaders(headers, this.#now());
-        if (asked === undefined) return this.#backoff(attempt);
+    private retryDelay(attempt: number, headers: Headers): number {
+        const asked = retryDelayFromHeaders(headers, this.now());
+        if (asked === undefined) return this.backoff(attempt);
         // A little jitter so clients that hit the same reset do not all return at once.
-        return Math.min(this.#maxDelayMs, asked + this.#random() * HEADER_JITTER_MS);
+        return Math.min(this.maxDelayMs, asked + this.random() * HEADER_JITTER_MS);
     }
 
     /** Exponential backoff with "equal jitter": half the step fixed, half random. */
-    #backoff(attempt: number): number {
-        const step = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 1));
-        return step / 2 + this.#random() * (step / 2);
+    private backoff(attempt: number): number {
+        const step = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+        return step / 2 + this.random() * (step / 2);
     }
 
-    #apiMessage(body: unknown): string | undefined {
+    private apiMessage(body: unknown): string | undefined {
         let message: string | undefined;
         if (typeof body === "string") message = body;
         else if (body && typeof body === "object") {
@@ -333,12 +355,7 @@ export class ManagementClient {
         message = message?.trim();
         if (!message) return undefined;
         if (message.length > 500) message = `${message.slice(0, 500)}...`;
-        return this.#redact(message);
-    }
-
-    /** Defence in depth: nothing we put in an error may contain the token, even if the API echoes it. */
-    #redact(text: string): string {
-        return text.split(this.#token).join("[redacted]");
+        return this.redact(message);
     }
 }
 

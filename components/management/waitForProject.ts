@@ -46,6 +46,8 @@ export class ProjectNotReadyError extends Error {
         readonly lastStatus: ProjectStatus | undefined,
     ) {
         super(message);
+        // Kept when Pulumi serialises a dynamic provider (see ManagementApiError).
+        this.message = message;
         this.name = "ProjectNotReadyError";
     }
 }

@@ -80,9 +80,21 @@ async function issueClaims(db: LocalDatabase, users: Fixtures["users"]): Promise
 }
 
 function resolve(v: Value, users: Fixtures["users"]): Value {
-    if (typeof v === "string" && v.startsWith("@")) return users[v.slice(1)].id;
+    if (typeof v === "string" && v.startsWith("@")) {
+        // "@alice" is alice's id; "@alice/x.png" is a storage path in alice's folder.
+        const slash = v.indexOf("/");
+        return slash < 0 ? users[v.slice(1)].id : users[v.slice(1, slash)].id + v.slice(slash);
+    }
     return v;
 }
+
+/** Checks on storage tables run as the Storage API runs its queries (storage.operation, allow_delete_query). */
+const STORAGE_OPERATIONS: Record<Expectation["action"], string> = {
+    select: "storage.object.get_authenticated",
+    insert: "storage.object.upload",
+    update: "storage.object.move",
+    delete: "storage.object.delete",
+};
 
 function whereSql(where: Expectation["where"], users: Fixtures["users"]): string {
     const parts = Object.entries(where ?? {}).map(([k, v]) => {
@@ -118,7 +130,13 @@ export async function runCheck(pool: pg.Pool, e: Expectation, fx: Fixtures): Pro
     const claims = e.as === "anon" ? null : e.as === "service_role" ? { role: "service_role" as const } : fx.claims[e.as];
     const sql = checkSql(e, fx.users);
     try {
-        const rows = await asRequest(pool, claims, async (c) => (await c.query(sql)).rowCount ?? 0, { rollback: true, method: e.action === "select" ? "GET" : "POST", path: `/${e.table}` });
+        const storage = e.table === "storage.objects" || e.table === "storage.buckets";
+        const rows = await asRequest(pool, claims, async (c) => (await c.query(sql)).rowCount ?? 0, {
+            rollback: true,
+            method: e.action === "select" ? "GET" : "POST",
+            path: `/${e.table}`,
+            ...(storage ? { storage: true, operation: STORAGE_OPERATIONS[e.action] } : {}),
+        });
         return { expectation: e, actual: rows > 0 ? "allow" : "deny", detail: `${rows} row(s)` };
     } catch (err: any) {
         if (err?.code === "42501") return { expectation: e, actual: "deny", detail: err.message };

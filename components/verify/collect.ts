@@ -24,6 +24,22 @@ export interface CollectedProgram {
 
 const DYNAMIC_PREFIX = "pulumi-nodejs:dynamic/supabase:";
 const GRANT_TYPE = "postgresql:index/grant:Grant";
+const PROJECT_TYPE = "pulumi-nodejs:dynamic/supabase:Project";
+const PLACEHOLDER_URL = "postgresql://verify:verify@127.0.0.1:5432/postgres";
+const MOCK_PROJECT = {
+    ref: "verifyverifyverifyvv",
+    apiUrl: "https://verifyverifyverifyvv.supabase.co",
+    anonKey: "verify-anon-key",
+    serviceRoleKey: "verify-service-role-key",
+    databaseUrl: PLACEHOLDER_URL,
+    poolerUrl: PLACEHOLDER_URL,
+    status: "ACTIVE_HEALTHY",
+};
+
+/** Stand-ins for secrets that pass the same validation real ones must (a URL, a strong password). */
+function placeholderSecret(key: string): string {
+    return /url/i.test(key) ? PLACEHOLDER_URL : "Verify-Placeholder-Secret-0000";
+}
 
 export function readStackConfig(programDir: string, stack: string): { project: string; config: Record<string, unknown> } {
     const projectFile = ["Pulumi.yaml", "Pulumi.yml"].map((f) => path.join(programDir, f)).find((f) => fs.existsSync(f));
@@ -62,13 +78,15 @@ export async function collectProgram(programDir: string, stack: string): Promise
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
-                if (args.type.startsWith(DYNAMIC_PREFIX)) {
+                if (args.type.startsWith(DYNAMIC_PREFIX) && args.inputs?.object?.kind) {
                     objects.push(args.inputs.object);
                     resourceNames.push(args.name);
                 } else if (args.type === GRANT_TYPE) {
                     objects.push(grantFromInputs(args.inputs));
                     resourceNames.push(args.name);
                 }
+                // A hosted project "exists" at once under mocks, with a connection verify never uses.
+                if (args.type === PROJECT_TYPE) return { id: `${args.name}-id`, state: { ...args.inputs, ...MOCK_PROJECT } };
                 return { id: `${args.name}-id`, state: args.inputs };
             },
             call(args) {
@@ -85,10 +103,17 @@ export async function collectProgram(programDir: string, stack: string): Promise
     for (const [k, v] of Object.entries(config)) {
         if (v && typeof v === "object" && "secure" in (v as any)) {
             secretKeys.push(k);
-            flat[k] = "postgresql://verify:verify@127.0.0.1:5432/postgres";
+            flat[k] = placeholderSecret(k);
         } else flat[k] = typeof v === "string" ? v : JSON.stringify(v);
     }
-    flat[`${project}:databaseUrl`] ??= "postgresql://verify:verify@127.0.0.1:5432/postgres";
+    // A hosted stack's secrets are set per machine with `pulumi config set --secret`, so usually absent here.
+    for (const k of ["accessToken", "dbPassword", "databaseUrl"]) {
+        const key = `supabase-pulumi:${k}`;
+        if (!(key in flat)) {
+            flat[key] = placeholderSecret(key);
+            secretKeys.push(key);
+        }
+    }
     pulumi.runtime.setAllConfig(flat, secretKeys);
 
     const entry = programEntry(programDir);

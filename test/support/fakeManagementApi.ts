@@ -389,6 +389,8 @@ export interface FakeProject {
     authConfig: AuthConfig;
     keys: { anon: string; serviceRole: string; publishable: string; secret: string };
     keysCreatedAt: string;
+    /** The `postgres` password last set by create or PATCH .../database/password (unknown for seeded projects). */
+    dbPassword?: string;
 }
 
 export interface FakeOptions {
@@ -445,6 +447,14 @@ export class FakeManagementApi {
             "POST /v1/projects": (ctx) => this.#createProject(ctx.body as Schemas["V1CreateProjectBody"]),
             "GET /v1/projects/{ref}": (ctx) => this.#getProject(ctx.params.ref),
             "DELETE /v1/projects/{ref}": (ctx) => this.#deleteProject(ctx.params.ref),
+            "PATCH /v1/projects/{ref}": (ctx) => this.#withProject(ctx.params.ref, (p) => {
+                p.name = (ctx.body as Schemas["V1UpdateProjectBody"]).name;
+                return { status: 200, body: { id: p.id, ref: p.ref, name: p.name } };
+            }),
+            "PATCH /v1/projects/{ref}/database/password": (ctx) => this.#withProject(ctx.params.ref, (p) => {
+                p.dbPassword = (ctx.body as Schemas["V1UpdatePasswordBody"]).password;
+                return { status: 200, body: { message: "Password updated" } };
+            }),
             "GET /v1/projects/{ref}/health": (ctx) => this.#health(ctx.params.ref, ctx.query.services as ServiceName[]),
             "GET /v1/projects/{ref}/api-keys": (ctx) => this.#apiKeys(ctx.params.ref, ctx.query.reveal === true),
             "GET /v1/projects/{ref}/config/auth": (ctx) => this.#withProject(ctx.params.ref, (p) => ({ status: 200, body: p.authConfig })),
@@ -622,6 +632,7 @@ export class FakeManagementApi {
         const script = { ...this.#options.project, ...this.nextProject };
         this.nextProject = undefined;
         const p = this.#addProject(body.name, org.slug, region, script);
+        p.dbPassword = body.db_pass;
         const { database: _database, ...created } = this.#projectBody(p);
         return { status: 201, body: created };
     }
