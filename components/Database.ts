@@ -1,6 +1,8 @@
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { InputError } from "./core/errors";
+import { active, formatFinding } from "./core/lints/finding";
+import { lintObjects } from "./core/lints/typed";
 import { GrantSpec } from "./core/objects/grant";
 import { DbObject, dependencyOrder, KINDS, normalize, objectId } from "./core/objects/registry";
 import { childName } from "./naming";
@@ -33,7 +35,7 @@ export class Database extends pulumi.ComponentResource {
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("supabase-pulumi:index:Database", name, {}, opts);
-        const { resources, ids } = createDatabase(name, this, args);
+        const { resources, ids } = createDatabase(name, this, args, opts);
         this.resources = resources;
         this.objectIds = pulumi.output(ids);
         this.registerOutputs({ objectIds: this.objectIds });
@@ -55,10 +57,19 @@ export function providerArgsFromUrl(connection: pulumi.Input<string>): postgresq
     };
 }
 
-function createDatabase(name: string, parent: pulumi.Resource, args: DatabaseArgs) {
+function createDatabase(name: string, parent: pulumi.Resource, args: DatabaseArgs, componentOpts: pulumi.ComponentResourceOptions = {}) {
+    // protect and retainOnDelete are passed to every child explicitly (a prod stack protects each object).
+    const inherited = { protect: componentOpts.protect, retainOnDelete: componentOpts.retainOnDelete };
     if (!args.objects || !Array.isArray(args.objects)) throw new InputError("objects", "must be a list of database objects.");
     const normalized = args.objects.map((o, i) => normalize(o, `objects[${i}]`));
     const ordered = dependencyOrder(normalized);
+    // The lints, before any child exists: an ERROR fails the preview naming the object, a WARN is shown in it.
+    const findings = lintObjects(normalized);
+    const error = active(findings, "ERROR")[0];
+    if (error) {
+        throw new InputError(error.object, `${error.lint}: ${error.message} Fix: ${error.fix}; or, if this is deliberate, add silence: [{ lint: "${error.lint}", reason: "..." }] to the object.`);
+    }
+    for (const w of active(findings, "WARN")) pulumi.log.warn(formatFinding(w), parent);
     const names = new Map<string, string>();
     for (const { object } of ordered) {
         const n = childName(name, object);
@@ -73,9 +84,10 @@ function createDatabase(name: string, parent: pulumi.Resource, args: DatabaseArg
     const resources: Record<string, pulumi.Resource> = {};
     for (const { object, dependsOn } of ordered) {
         const id = objectId(object);
-        const opts: pulumi.CustomResourceOptions = { parent, dependsOn: dependsOn.map((d) => resources[d]) };
+        const opts: pulumi.CustomResourceOptions = { ...inherited, parent, dependsOn: dependsOn.map((d) => resources[d]) };
         if (object.kind === "grant") {
-            pgProvider ??= new postgresql.Provider(`${name}-postgresql`, pgArgs, { parent });
+            // A postgresql provider the caller passed (providers: { postgresql }) wins over our own.
+            pgProvider ??= (parent.getProvider("postgresql::Grant") as postgresql.Provider | undefined) ?? new postgresql.Provider(`${name}-postgresql`, pgArgs, { parent, protect: componentOpts.protect });
             resources[id] = new postgresql.Grant(childName(name, object), grantArgs(object, pgArgs.database as pulumi.Input<string>), { ...opts, provider: pgProvider });
         } else {
             resources[id] = new DatabaseObject(childName(name, object), { connection, object, timeouts: args.timeouts }, opts, KINDS[object.kind].typeName);

@@ -40,7 +40,7 @@ export class SupabaseStack extends pulumi.ComponentResource {
         super("supabase-pulumi:index:SupabaseStack", name, {}, opts);
         // Validate everything before the first child exists.
         const objects = stackObjects(args, packageSql());
-        this.database = new Database(`${name}-db`, { connection: args.connection, objects, timeouts: args.timeouts }, { parent: this });
+        this.database = new Database(`${name}-db`, { connection: args.connection, objects, timeouts: args.timeouts }, { parent: this, protect: opts?.protect, retainOnDelete: opts?.retainOnDelete });
         this.objectIds = this.database.objectIds;
         this.hookUri = pulumi.output(args.roles ? HOOK_URI : undefined);
         this.registerOutputs({ objectIds: this.objectIds, hookUri: this.hookUri });

@@ -123,8 +123,12 @@ describe("components under Pulumi mocks", () => {
         assert.deepStrictEqual(seen.filter((r) => r.name.startsWith("bad")), []);
     });
 
-    it("refuses an object declared twice, naming it", () => {
+    it("refuses a consumer object that clashes with one the package creates, naming both", () => {
         const p = { kind: "policy" as const, schema: "public", table: "profiles", name: "Users can update own profile", command: "select" as const, roles: ["anon"], using: "true" };
-        assert.throws(() => new components.SupabaseStack("dup", { connection: URL, objects: [p] }), /^InputError: \[policy:public.profiles:Users can update own profile\] is declared twice/);
+        assert.throws(() => new components.SupabaseStack("dup", { connection: URL, objects: [p] }), {
+            message: "[objects[0]] policy:public.profiles:Users can update own profile is also declared by profiles; an object can be declared once. Rename yours, or turn the package's one off (e.g. profiles: false).",
+        });
+        const table = { kind: "table" as const, schema: "public", name: "user_roles", columns: [{ name: "id", type: "uuid" }] };
+        assert.throws(() => new components.SupabaseStack("dup", { connection: URL, roles: { roles: ["admin"], permissions: ["x.y"] }, objects: [table] }), /^InputError: \[objects\[0\]\] table:public.user_roles is also declared by roles;/);
     });
 });

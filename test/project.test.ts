@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { inspect } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
+import { isSecretInput, Registered, recordRegistrations } from "./support/registrations";
 import {
     createProjectProvider,
     PROJECT_SECRET_OUTPUTS,
@@ -392,48 +393,8 @@ describe("Project provider (against a fake Management API that speaks the spec)"
 // ---------------------------------------------------------------------------
 // The component, under Pulumi mocks.
 
-interface Registered {
-    type: string;
-    name: string;
-    inputs: Record<string, unknown>;
-    parent: string;
-    protect: boolean;
-    retainOnDelete: boolean;
-    dependencies: string[];
-    additionalSecretOutputs: string[];
-}
-
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const isSecretInput = (v: unknown) =>
-    typeof v === "object" && v !== null && (v as Record<string, unknown>)[pulumi.runtime.specialSigKey] === SECRET_SIG;
 const settle = () => new Promise((r) => setTimeout(r, 50));
 const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
-
-/** Records what the engine would see for each registration, including options newResource does not show. */
-function recordRegistrations(outputs: (type: string, inputs: Record<string, unknown>) => Record<string, unknown>): Registered[] {
-    const seen: Registered[] = [];
-    const pending = new Map<string, Omit<Registered, "inputs">>();
-    pulumi.runtime.setMocks({
-        newResource(args) {
-            const extra = pending.get(`${args.type}::${args.name}`)!;
-            seen.push({ ...extra, inputs: args.inputs });
-            return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs(args.type, args.inputs) } };
-        },
-        call(args) {
-            throw new Error(`unexpected call ${args.token}`);
-        },
-    }, "supabase-pulumi", "prod", false);
-    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: (req: any, cb: any) => unknown };
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, cb: any) => {
-        pending.set(`${req.getType()}::${req.getName()}`, {
-            type: req.getType(), name: req.getName(), parent: req.getParent(), protect: req.getProtect(),
-            retainOnDelete: req.getRetainondelete(), dependencies: req.getDependenciesList(), additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-        });
-        return register(req, cb);
-    };
-    return seen;
-}
 
 describe("SupabaseProject component under Pulumi mocks", function () {
     // The first registration serialises the provider (a second or two of CPU).
@@ -443,13 +404,13 @@ describe("SupabaseProject component under Pulumi mocks", function () {
     const savedToken = process.env.SUPABASE_ACCESS_TOKEN;
 
     before(() => {
-        seen = recordRegistrations((type, ins) => type === "pulumi-nodejs:dynamic/supabase:Project"
+        seen = recordRegistrations((type, ins: any) => type === "pulumi-nodejs:dynamic/supabase:Project"
             ? {
                 ref: "abcdefghijklmnopqrst", apiUrl: "https://abcdefghijklmnopqrst.supabase.co", anonKey: "anon-key",
                 serviceRoleKey: "service-key", databaseUrl: "postgresql://postgres:pw@db.abcdefghijklmnopqrst.supabase.co:5432/postgres",
                 poolerUrl: "postgresql://pooler", status: "ACTIVE_HEALTHY", region: ins.region ?? "eu-central-1",
             }
-            : {});
+            : {}, "supabase-pulumi", "prod");
         components = { SupabaseProject: require("../components/Project").SupabaseProject, Database: require("../components/Database").Database };
     });
     beforeEach(() => {

@@ -4,6 +4,7 @@
  * sql/supabase/default-grants.sql). Must run as a superuser, like Supabase's
  * own `supabase_admin`.
  */
+import { sqlDir } from "../sqlFiles";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -22,7 +23,8 @@ export interface BootstrapOptions {
   passwords?: RolePasswords;
 }
 
-const SQL_DIR = path.join(__dirname, "../../sql/supabase");
+// Found relative to the package (works from the repo, dist/ and an installed package).
+const SQL_DIR = path.join(sqlDir(), "supabase");
 export const BOOTSTRAP_SQL_PATH = path.join(SQL_DIR, "bootstrap.sql");
 export const DEFAULT_GRANTS_SQL_PATH = path.join(SQL_DIR, "default-grants.sql");
 

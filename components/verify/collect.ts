@@ -117,20 +117,68 @@ export async function collectProgram(programDir: string, stack: string): Promise
     pulumi.runtime.setAllConfig(flat, secretKeys);
 
     const entry = programEntry(programDir);
-    let mod = require(entry);
-    mod = mod?.default ?? mod;
-    if (typeof mod === "function") await mod();
-    // Every resource registration has been handed to the mocks once outstanding RPCs settle.
-    await (pulumi.runtime as any).disconnect?.();
+    if (entry.endsWith(".ts")) registerTypeScript(programDir);
+    const restore = shareModules();
+    try {
+        let mod = require(entry);
+        mod = mod?.default ?? mod;
+        if (typeof mod === "function") await mod();
+        // Every resource registration has been handed to the mocks once outstanding RPCs settle.
+        await (pulumi.runtime as any).disconnect?.();
+    } finally {
+        restore();
+    }
     return { project, stack, config, objects, resourceNames };
 }
 
+/** The program's entry as Pulumi finds it: Pulumi.yaml `main`, then package.json `main`, then index.ts/js. */
 function programEntry(programDir: string): string {
+    const projectFile = ["Pulumi.yaml", "Pulumi.yml"].map((f) => path.join(programDir, f)).find((f) => fs.existsSync(f));
+    const projectMain = projectFile ? YAML.parse(fs.readFileSync(projectFile, "utf8"))?.main : undefined;
     const pkgFile = path.join(programDir, "package.json");
     const main = fs.existsSync(pkgFile) ? JSON.parse(fs.readFileSync(pkgFile, "utf8")).main : undefined;
-    for (const candidate of [main, "index.ts", "index.js"].filter(Boolean)) {
+    for (const candidate of [projectMain, main, "index.ts", "index.js"].filter(Boolean)) {
         const p = path.resolve(programDir, candidate);
         if (fs.existsSync(p)) return p;
     }
     throw new InputError("--program", `cannot find the program's entry (package.json main, index.ts or index.js) in ${programDir}.`);
+}
+
+/**
+ * A consumer program imports `supabase-pulumi` and `@pulumi/pulumi`. Under
+ * verify they must be the very modules verify itself runs (one Pulumi SDK
+ * instance holds the mocks; two copies would register nothing), wherever the
+ * program's own node_modules point. Returns a function that undoes the hook.
+ */
+function shareModules(): () => void {
+    const Module = require("module") as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
+    const original = Module._resolveFilename;
+    const own: Record<string, string> = {
+        "supabase-pulumi": require.resolve("../index"),
+        "@pulumi/pulumi": require.resolve("@pulumi/pulumi"),
+    };
+    Module._resolveFilename = function (request: string, ...rest: unknown[]) {
+        return own[request] ?? original.call(this, request, ...rest);
+    };
+    return () => {
+        Module._resolveFilename = original;
+    };
+}
+
+/** Lets plain node (the published CLI) load a TypeScript program: tsx if present, else ts-node as Pulumi uses it. */
+function registerTypeScript(programDir: string): void {
+    if (require.extensions[".ts"]) return; // already running under tsx or ts-node
+    const from = [programDir, __dirname];
+    for (const [mod, register] of [
+        ["tsx/cjs/api", (m: any) => m.register()],
+        ["ts-node", (m: any) => m.register({ transpileOnly: true, compilerOptions: { module: "commonjs" } })],
+    ] as const) {
+        try {
+            register(require(require.resolve(mod, { paths: from })));
+            return;
+        } catch {
+            // try the next one
+        }
+    }
+    throw new InputError("--program", "the program is TypeScript; install tsx or ts-node (Pulumi's TypeScript programs already need ts-node).");
 }

@@ -1,5 +1,5 @@
 import { InputError } from "../errors";
-import { DbObject } from "../objects/registry";
+import { DbObject, objectId } from "../objects/registry";
 import { exampleObjects } from "./examples";
 import { Exposure } from "./exposure";
 import { profilesObjects } from "./profiles";
@@ -30,20 +30,41 @@ export interface SqlBodies extends RoleSqlBodies {
  * components create a resource for each; `verify` applies the same list.
  */
 export function stackObjects(args: StackModelArgs, sql: SqlBodies): DbObject[] {
-    const out: DbObject[] = [];
+    // Each object remembers which argument declared it, so a clash names both.
+    const out: { object: DbObject; from: string }[] = [];
+    const add = (from: string, objects: DbObject[]) => out.push(...objects.map((object) => ({ object, from })));
     const profiles = args.profiles ?? true;
     if (typeof profiles !== "boolean" && (typeof profiles !== "object" || profiles === null)) {
         throw new InputError("profiles", "must be true, false or { exposure }.");
     }
-    if (profiles) out.push(...profilesObjects({ handleNewUserBody: sql.handleNewUser, exposure: profiles === true ? undefined : profiles.exposure }));
-    if (args.roles !== undefined && args.roles !== null) out.push(...roleModelObjects(args.roles, sql, "roles"));
+    if (profiles) add("profiles", profilesObjects({ handleNewUserBody: sql.handleNewUser, exposure: profiles === true ? undefined : profiles.exposure }));
+    if (args.roles !== undefined && args.roles !== null) add("roles", roleModelObjects(args.roles, sql, "roles"));
     if (args.examples !== undefined && (args.roles === undefined || args.roles === null)) {
         throw new InputError("examples", "the examples use the role model; declare roles (roles, permissions, rolePermissions) too.");
     }
-    out.push(...exampleObjects(args.examples, args.roles?.permissions, "examples"));
+    add("examples", exampleObjects(args.examples, args.roles?.permissions, "examples"));
     if (args.objects !== undefined && !Array.isArray(args.objects)) throw new InputError("objects", "must be a list of database objects.");
-    out.push(...(args.objects ?? []));
-    const tables = out.flatMap((o) => (o.kind === "table" ? [`${o.schema}.${o.name}`] : []));
-    out.push(...storageObjects(args.storage, "storage", { appRoles: args.roles?.roles, tables }));
-    return out;
+    (args.objects ?? []).forEach((o, i) => add(`objects[${i}]`, [o]));
+    const tables = out.flatMap(({ object: o }) => (o.kind === "table" ? [`${o.schema}.${o.name}`] : []));
+    add("storage", storageObjects(args.storage, "storage", { appRoles: args.roles?.roles, tables }));
+    rejectClashes(out);
+    return out.map((o) => o.object);
+}
+
+/** Two declarations of one object (same table, policy, bucket, ...) fail at preview, naming both. */
+function rejectClashes(objects: { object: DbObject; from: string }[]): void {
+    const seen = new Map<string, string>();
+    for (const { object, from } of objects) {
+        let id: string;
+        try {
+            id = objectId(object);
+        } catch {
+            continue; // malformed objects are reported by normalize with their own argument
+        }
+        const first = seen.get(id);
+        if (first !== undefined) {
+            throw new InputError(from, `${id} is also declared by ${first}; an object can be declared once. Rename yours, or turn the package's one off (e.g. profiles: false).`);
+        }
+        seen.set(id, from);
+    }
 }
