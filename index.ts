@@ -10,7 +10,8 @@ export = async () => {
     // Hosted stacks create (or adopt) the project and wait until it serves; local stacks use databaseUrl.
     const project = cfg.project ? new SupabaseProject("supabase", cfg.project, { protect: cfg.protect }) : undefined;
     const connection = project ? project.databaseUrl : cfg.databaseUrl!;
-    const stack = new SupabaseStack("supabase", { ...cfg.stack, connection }, { protect: cfg.protect, dependsOn: project ? [project] : [] });
+    const storageApi = project ? { url: project.apiUrl, serviceRoleKey: project.serviceRoleKey } : undefined;
+    const stack = new SupabaseStack("supabase", { ...cfg.stack, connection, storageApi }, { protect: cfg.protect, dependsOn: project ? [project] : [] });
 
     // Turn the Custom Access Token hook on once its function and grants exist.
     const auth = project

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { InputError } from "./core/errors";
-import { PolicyPattern, patternPolicies, publicBucketWarning, StorageContext } from "./core/model/storage";
+import { mergeBucketPolicies, PolicyPattern, patternPolicies, publicBucketWarning, StorageContext } from "./core/model/storage";
 import { BucketSpec, bucket as bucketKind } from "./core/objects/bucket";
 import { PolicySpec } from "./core/objects/policy";
 import { normalize } from "./core/objects/registry";
@@ -83,13 +83,17 @@ function createBucket(name: string, parent: pulumi.Resource, args: BucketArgs) {
     if (api && spec.name !== spec.id) throw new InputError("name", `the Storage API always names a bucket after its id; drop name (${JSON.stringify(spec.name)}) or use connection without api.`);
     if (patterns !== undefined && !Array.isArray(patterns)) throw new InputError("policies", "must be a list of policy patterns.");
     const ctx: StorageContext = { appRoles };
-    const policySpecs: PolicySpec[] = [];
+    const declared: PolicySpec[] = [];
     (patterns ?? []).forEach((p, i) => {
         for (const made of patternPolicies(spec.id, p, `policies[${i}]`, ctx)) {
             const n = normalize(made, `policies[${i}]`) as PolicySpec;
-            if (!policySpecs.some((x) => x.name === n.name)) policySpecs.push(n);
+            const same = declared.find((x) => x.name === n.name);
+            // Two patterns may declare the same policy (e.g. own-folder uploads); a different one under the same name is a conflict.
+            if (!same) declared.push(n);
+            else if (JSON.stringify(same) !== JSON.stringify(n)) throw new InputError(`policies[${i}]`, `declares "${n.name}" differently from an earlier pattern; keep one of them.`);
         }
     });
+    const policySpecs = mergeBucketPolicies(spec.id, declared).map((p) => normalize(p, "policies") as PolicySpec);
     if (policySpecs.length && connection === undefined) {
         throw new InputError("connection", "policies on storage.objects are SQL; give connection (the database as postgres) as well as api.");
     }

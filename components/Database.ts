@@ -7,6 +7,7 @@ import { GrantSpec } from "./core/objects/grant";
 import { DbObject, dependencyOrder, KINDS, normalize, objectId } from "./core/objects/registry";
 import { childName } from "./naming";
 import { ApplyOptions } from "./providers/apply";
+import { BucketResource } from "./providers/bucket";
 import { DatabaseObject } from "./providers/databaseObject";
 
 export interface DatabaseArgs {
@@ -20,6 +21,12 @@ export interface DatabaseArgs {
     objects: DbObject[];
     /** Lock and statement timeouts for each apply (default 5 s lock, 60 s statement). */
     timeouts?: ApplyOptions;
+    /**
+     * A hosted project's Storage API. When given, buckets are created, changed
+     * and deleted through it (as the dashboard does); otherwise through
+     * storage.buckets in SQL (local and embedded databases).
+     */
+    storageApi?: pulumi.Input<{ url: pulumi.Input<string>; serviceRoleKey: pulumi.Input<string> }>;
 }
 
 /**
@@ -85,7 +92,9 @@ function createDatabase(name: string, parent: pulumi.Resource, args: DatabaseArg
     for (const { object, dependsOn } of ordered) {
         const id = objectId(object);
         const opts: pulumi.CustomResourceOptions = { ...inherited, parent, dependsOn: dependsOn.map((d) => resources[d]) };
-        if (object.kind === "grant") {
+        if (object.kind === "bucket") {
+            resources[id] = new BucketResource(childName(name, object), { object, connection, api: args.storageApi, timeouts: args.timeouts }, opts);
+        } else if (object.kind === "grant") {
             // A postgresql provider the caller passed (providers: { postgresql }) wins over our own.
             pgProvider ??= (parent.getProvider("postgresql::Grant") as postgresql.Provider | undefined) ?? new postgresql.Provider(`${name}-postgresql`, pgArgs, { parent, protect: componentOpts.protect });
             resources[id] = new postgresql.Grant(childName(name, object), grantArgs(object, pgArgs.database as pulumi.Input<string>), { ...opts, provider: pgProvider });

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HOOK_URI } from "./core/model/roles";
+import { storageWarnings } from "./core/model/storage";
 import { SqlBodies, StackModelArgs, stackObjects } from "./core/model/stack";
-import { Database } from "./Database";
+import { Database, DatabaseArgs } from "./Database";
 import { ApplyOptions } from "./providers/apply";
 import { readSql } from "./sqlFiles";
 
@@ -10,6 +11,8 @@ export interface SupabaseStackArgs extends StackModelArgs {
     connection: pulumi.Input<string>;
     /** Lock and statement timeouts for every database change. */
     timeouts?: ApplyOptions;
+    /** A hosted project's Storage API (URL and service_role key); buckets then go through it. */
+    storageApi?: DatabaseArgs["storageApi"];
 }
 
 export function packageSql(): SqlBodies {
@@ -40,8 +43,10 @@ export class SupabaseStack extends pulumi.ComponentResource {
         super("supabase-pulumi:index:SupabaseStack", name, {}, opts);
         // Validate everything before the first child exists.
         const objects = stackObjects(args, packageSql());
-        this.database = new Database(`${name}-db`, { connection: args.connection, objects, timeouts: args.timeouts }, { parent: this, protect: opts?.protect, retainOnDelete: opts?.retainOnDelete });
+        this.database = new Database(`${name}-db`, { connection: args.connection, objects, timeouts: args.timeouts, storageApi: args.storageApi }, { parent: this, protect: opts?.protect, retainOnDelete: opts?.retainOnDelete });
         this.objectIds = this.database.objectIds;
+        // Say it in the preview: a public bucket's URLs bypass RLS.
+        for (const warning of storageWarnings(objects)) pulumi.log.warn(warning, this);
         this.hookUri = pulumi.output(args.roles ? HOOK_URI : undefined);
         this.registerOutputs({ objectIds: this.objectIds, hookUri: this.hookUri });
     }

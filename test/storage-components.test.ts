@@ -91,12 +91,11 @@ describe("storage components under Pulumi mocks", () => {
         assert.ok(isSecret(bucket.inputs.connection));
         assert.strictEqual(bucket.inputs.api, undefined);
         assert.deepStrictEqual(await value(b.policyIds), [
-            "policy:storage.objects:documents: users read own folder",
+            // Own folder and admins overlap on select and delete: one policy each (no multiple permissive policies).
+            "policy:storage.objects:documents: users read own folder or admins read all",
             "policy:storage.objects:documents: users upload to own folder",
             "policy:storage.objects:documents: users update own folder",
-            "policy:storage.objects:documents: users delete from own folder",
-            "policy:storage.objects:documents: admins read all",
-            "policy:storage.objects:documents: admins delete all",
+            "policy:storage.objects:documents: users delete from own folder or admins delete all",
         ]);
         assert.deepStrictEqual(await value(b.warnings), []);
         assert.strictEqual(await value(b.publicUrl), undefined);

@@ -2,7 +2,7 @@ import * as assert from "assert";
 import { loadSqlParser } from "../components/core/expression";
 import { stackObjects } from "../components/core/model/stack";
 import {
-    adminOverride, bucketVisibility, orgFolders, orgMembersObjects, ownFolder, publicReadOwnWrite, storageObjects, storagePolicyName, storageWarnings,
+    adminOverride, bucketVisibility, mergeBucketPolicies, orgFolders, orgMembersObjects, ownFolder, publicReadOwnWrite, storageObjects, storagePolicyName, storageWarnings,
 } from "../components/core/model/storage";
 import { bucket, BucketSpec, parseFileSize } from "../components/core/objects/bucket";
 import { PolicySpec } from "../components/core/objects/policy";
@@ -195,12 +195,34 @@ describe("storage core: policy patterns", () => {
         ]);
     });
 
+    it("merges overlapping patterns of a bucket into one policy per command and roles, the bucket test in front", () => {
+        const merged = mergeBucketPolicies("docs", [...ownFolder("docs"), ...adminOverride("docs")]);
+        assert.deepStrictEqual(merged.map((p) => p.name), [
+            "docs: users read own folder or admins read all",
+            "docs: users upload to own folder",
+            "docs: users update own folder",
+            "docs: users delete from own folder or admins delete all",
+        ]);
+        assert.strictEqual(
+            merged[0].using,
+            "bucket_id = 'docs' and (((storage.foldername(name))[1] = (select auth.uid())::text) or ((select auth.jwt() ->> 'user_role') = 'admin'))",
+        );
+        // Different roles are not merged; a bare bucket test absorbs the rest.
+        const pub = mergeBucketPolicies("av", [...publicReadOwnWrite("av"), ...ownFolder("av", ["select"])]);
+        assert.strictEqual(pub.filter((p) => p.command === "select").length, 2);
+        const wide = mergeBucketPolicies("av", [publicReadOwnWrite("av")[0], { ...publicReadOwnWrite("av")[0], name: "av: x", using: "bucket_id = 'av' and owner_id = 'u'" }]);
+        assert.deepStrictEqual(wide.map((p) => [p.name, p.using]), [["av: anyone reads or x", "bucket_id = 'av'"]]);
+    });
+
     it("keeps policy names within 63 bytes and unique for long bucket ids", () => {
         const a = storagePolicyName("x".repeat(60) + "a", "users upload to own folder");
         const b = storagePolicyName("x".repeat(60) + "b", "users upload to own folder");
         assert.ok(Buffer.byteLength(a) <= 63 && Buffer.byteLength(b) <= 63);
         assert.notStrictEqual(a, b);
         assert.match(a, /~[0-9a-f]{6}: users upload to own folder$/);
+        const long = storagePolicyName("x".repeat(63), "users delete from own folder or admins delete all or members delete");
+        assert.ok(Buffer.byteLength(long) <= 63, long);
+        assert.match(long, /^x{20}~[0-9a-f]{6}: users delete from own/);
     });
 
     it("stack config: buckets first, then the members table, then policies; a pattern repeated by another is declared once", () => {
@@ -217,7 +239,8 @@ describe("storage core: policy patterns", () => {
         assert.deepStrictEqual(ids.slice(0, 3), ["bucket:avatars", "bucket:documents", "bucket:org-files"]);
         assert.strictEqual(ids.filter((i) => i === "policy:storage.objects:avatars: users upload to own folder").length, 1);
         assert.strictEqual(ids[ids.length - 1], "policy:storage.buckets:authenticated see listed buckets");
-        assert.ok(ids.includes("policy:storage.objects:documents: admins read all"));
+        assert.ok(ids.includes("policy:storage.objects:documents: users read own folder or admins read all"));
+        assert.ok(!ids.includes("policy:storage.objects:documents: admins read all"));
         // Whole list passes dependency ordering (no duplicates, no cycles).
         dependencyOrder(objects.map((o) => normalize(o)));
         assert.deepStrictEqual(storageWarnings(objects).length, 1);

@@ -1,14 +1,20 @@
 #!/usr/bin/env node
 /**
  * npm run verify -- --stack <name> [--database-url <url>] [--program <dir>] [--json]
+ * npm run verify -- --stack <name> --compare <git-ref> | --compare-stack <other> [--format markdown|json]
  *
  * Applies the stack's database objects to an embedded Postgres (or the given
  * database) and proves its access expectations. Exit 0 only when every
- * expectation holds.
+ * expectation holds and no ERROR lint is left unsilenced.
+ *
+ * With --compare / --compare-stack it prints the access-matrix diff instead
+ * (only the cells whose outcome changes) on stdout, progress on stderr.
  */
 import * as path from "path";
 import { parseArgs } from "util";
 import { checkLabel } from "../core/access";
+import { active, formatFinding } from "../core/lints/finding";
+import { compareAccess, renderJson, renderMarkdown } from "./compare";
 import { verifyStack } from "./run";
 
 async function main(): Promise<number> {
@@ -18,12 +24,29 @@ async function main(): Promise<number> {
             "database-url": { type: "string" },
             program: { type: "string" },
             json: { type: "boolean", default: false },
+            compare: { type: "string" },
+            "compare-stack": { type: "string" },
+            format: { type: "string" },
             help: { type: "boolean", default: false },
         },
     });
-    if (values.help || !values.stack) {
+    const format = values.format ?? (values.json ? "json" : "markdown");
+    if (values.help || !values.stack || !["markdown", "json"].includes(format)) {
         console.error("usage: verify --stack <name> [--database-url <url>] [--program <dir>] [--json]");
+        console.error("       verify --stack <name> (--compare <git-ref> | --compare-stack <other-stack>) [--format markdown|json] [--program <dir>]");
         return values.help ? 0 : 2;
+    }
+    if (values.compare !== undefined || values["compare-stack"] !== undefined) {
+        const report = await compareAccess({
+            programDir: path.resolve(values.program ?? process.cwd()),
+            stack: values.stack,
+            ref: values.compare,
+            otherStack: values["compare-stack"],
+            databaseUrl: values["database-url"] ?? process.env.DATABASE_URL,
+            log: (l) => console.error(l),
+        });
+        console.log(format === "json" ? renderJson(report) : renderMarkdown(report));
+        return 0;
     }
     const report = await verifyStack({
         programDir: path.resolve(values.program ?? process.cwd()),
@@ -32,16 +55,22 @@ async function main(): Promise<number> {
         log: values.json ? undefined : (l) => console.log(l),
     });
     if (values.json) {
-        console.log(JSON.stringify({ stack: report.stack, applied: report.applied, results: report.results, ok: report.failures.length === 0, timings: report.timings }, null, 2));
+        const ok = report.failures.length === 0 && report.lintErrors.length === 0;
+        console.log(JSON.stringify({ stack: report.stack, applied: report.applied, results: report.results, lints: report.lints, ok, timings: report.timings }, null, 2));
     } else {
         console.log(`\nAccess matrix for stack ${report.stack}:\n\n${report.matrix}\n`);
         for (const f of report.failures) {
             console.log(`FAIL: ${f.expectation.as} / ${checkLabel(f.expectation)}: expected ${f.expectation.expect}, got ${f.actual}${f.detail ? ` (${f.detail})` : ""}`);
         }
+        const shown = active(report.lints);
+        if (shown.length) console.log(`\nLints (${active(report.lints, "ERROR").length} error, ${active(report.lints, "WARN").length} warning, ${active(report.lints, "INFO").length} info):\n${shown.map((l) => `  ${formatFinding(l)}`).join("\n")}\n`);
+        const silenced = report.lints.filter((l) => l.silenced).length;
+        if (silenced) console.log(`${silenced} lint finding(s) silenced on their objects with a reason (--json lists them).`);
         const t = report.timings;
         console.log(`${report.results.length - report.failures.length} passed, ${report.failures.length} failed (collect ${t.collectMs} ms, database ${t.databaseMs} ms, apply ${t.applyMs} ms, checks ${t.checksMs} ms)`);
+        if (report.lintErrors.length) console.log(`FAIL: ${report.lintErrors.length} ERROR lint(s); fix them or silence each on its object with a reason.`);
     }
-    return report.failures.length === 0 ? 0 : 1;
+    return report.failures.length === 0 && report.lintErrors.length === 0 ? 0 : 1;
 }
 
 main().then(

@@ -2,7 +2,7 @@ import type { ClientBase } from "pg";
 import { bucketsOf, parseExpression, readsUserMetadata, unindexedLookups, unwrappedCalls } from "../core/lints/expressions";
 import { applySilences, finding, LintFinding, silencesOf, sortFindings } from "../core/lints/finding";
 import { Silence } from "../core/lints/silence";
-import { multiplePermissive, PolicyFacts, publicBucketFinding } from "../core/lints/typed";
+import { multiplePermissive, PolicyFacts, publicBucketFinding, searchPathRisk } from "../core/lints/typed";
 import { DbObject, objectId } from "../core/objects/registry";
 
 /**
@@ -37,39 +37,43 @@ const Q = {
     exposed: `select coalesce(nullif(current_setting('pgrst.db_schemas', true), ''), 'public') as schemas`,
 
     rlsDisabledInPublic: `
-        select n.nspname as schema, c.relname as table
+        select n.nspname as schema, c.relname as "table"
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where c.relkind in ('r', 'p') and not c.relispartition and not c.relrowsecurity and n.nspname = any($1::text[])`,
 
     rlsEnabledNoPolicy: `
-        select n.nspname as schema, c.relname as table
+        select n.nspname as schema, c.relname as "table"
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where c.relkind in ('r', 'p') and not c.relispartition and c.relrowsecurity
           and n.nspname <> all($1::text[]) and n.nspname not like 'pg\\_temp%'
           and not exists (select 1 from pg_policy p where p.polrelid = c.oid)`,
 
     policyExistsRlsDisabled: `
-        select n.nspname as schema, c.relname as table, array_agg(p.polname::text order by p.polname) as policies
+        select n.nspname as schema, c.relname as "table", array_agg(p.polname::text order by p.polname) as policies
         ${POLICY_FROM}
         where not c.relrowsecurity
         group by n.nspname, c.relname`,
 
+    /** SECURITY DEFINER functions whose search_path is unset, or set to schemas without pg_temp last ('' is safe). */
     functionSearchPathMutable: `
-        select n.nspname as schema, p.proname as name
-        from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-        where p.prosecdef and n.nspname <> all($1::text[])
-          and not exists (select 1 from unnest(coalesce(p.proconfig, '{}')) cfg where cfg like 'search\\_path=%')
-          and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')`,
+        select schema, name, path from (
+            select n.nspname as schema, p.proname as name,
+                   (select substr(cfg, length('search_path=') + 1) from unnest(coalesce(p.proconfig, '{}')) cfg where cfg like 'search\\_path=%') as path
+            from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+            where p.prosecdef and n.nspname <> all($1::text[])
+              and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
+        ) f
+        where path is null or (btrim(replace(path, '"', '')) <> '' and replace(path, '"', '') !~ '(^|,)\\s*pg_temp\\s*$')`,
 
     updateWithoutWithCheck: `
-        select n.nspname as schema, c.relname as table, p.polname as name, ${COMMAND} as command
+        select n.nspname as schema, c.relname as "table", p.polname as name, ${COMMAND} as command
         ${POLICY_FROM}
         where p.polcmd in ('w', '*') and p.polwithcheck is null`,
 
     /** Every policy's expressions, fully schema-qualified (the transaction runs with an empty search_path). */
     policies: `
-        select n.nspname as schema, c.relname as table, p.polname as name, ${COMMAND} as command, p.polpermissive as permissive,
-               pg_get_expr(p.polqual, p.polrelid) as using, pg_get_expr(p.polwithcheck, p.polrelid) as with_check
+        select n.nspname as schema, c.relname as "table", p.polname as name, ${COMMAND} as command, p.polpermissive as permissive,
+               pg_get_expr(p.polqual, p.polrelid) as "using", pg_get_expr(p.polwithcheck, p.polrelid) as with_check
         ${POLICY_FROM}
         where n.nspname not in ('pg_catalog', 'information_schema')
         order by 1, 2, 3`,
@@ -83,24 +87,24 @@ const Q = {
     /** Permissive policies that share a table, role and command with another one (roles `public` stands for every role). */
     permissiveOverlaps: `
         with pol as (
-            select p.oid, n.nspname as schema, c.relname as table, p.polname as name, p.polroles, pg_get_expr(p.polqual, p.polrelid) as using,
-                   ${COMMAND} as command,
+            select p.oid, n.nspname as schema, c.relname as "table", p.polname as name, p.polroles, pg_get_expr(p.polqual, p.polrelid) as "using",
+                   pg_get_expr(p.polwithcheck, p.polrelid) as with_check, ${COMMAND} as command,
                    unnest(case p.polcmd when '*' then array['select', 'insert', 'update', 'delete'] else array[${COMMAND}] end) as action
             ${POLICY_FROM}
             where p.polpermissive and n.nspname not in ('pg_catalog', 'information_schema')
         ), candidates as (
-            select distinct pol.schema, pol.table, r.role
+            select distinct pol.schema, pol."table", r.role
             from pol, lateral (
                 select rolname::text as role from pg_roles where oid = any(pol.polroles)
                 union select unnest(array['anon', 'authenticated'])
             ) r
         ), applicable as (
-            select k.schema, k.table, k.role, pol.action, pol.name, pol.command, pol.using, pol.polroles
-            from candidates k join pol on pol.schema = k.schema and pol.table = k.table
+            select k.schema, k."table", k.role, pol.action, pol.name, pol.command, pol."using", pol.with_check, pol.polroles
+            from candidates k join pol on pol.schema = k.schema and pol."table" = k."table"
             where 0::oid = any(pol.polroles) or (select oid from pg_roles where rolname = k.role) = any(pol.polroles)
         )
         select schema, "table", action, role,
-               jsonb_agg(jsonb_build_object('name', name, 'command', command, 'using', using,
+               jsonb_agg(jsonb_build_object('name', name, 'command', command, 'using', "using", 'withCheck', with_check,
                    'roles', (select coalesce(jsonb_agg(case when o = 0 then 'public' else pg_get_userbyid(o)::text end), '[]') from unnest(polroles) o))
                    order by name) as policies
         from applicable
@@ -109,7 +113,7 @@ const Q = {
 
     /** The first column of every valid, non-partial index, per table (tables without indexes give an empty list). */
     leadingColumns: `
-        select n.nspname || '.' || c.relname as table,
+        select n.nspname || '.' || c.relname as "table",
                coalesce(array_agg(distinct a.attname::text) filter (where a.attname is not null), '{}') as columns
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
         left join pg_index i on i.indrelid = c.oid and i.indisvalid and i.indpred is null and i.indkey[0] <> 0
@@ -157,7 +161,8 @@ async function runQueries(client: ClientBase, opts: CatalogLintOptions): Promise
         );
     }
     for (const r of await rows(Q.functionSearchPathMutable, [SUPABASE_SCHEMAS])) {
-        out.push(finding("function_search_path_mutable", `function:${r.schema}.${r.name}`, `${r.schema}.${r.name} is SECURITY DEFINER without a pinned search_path.`));
+        const why = r.path === null ? "is SECURITY DEFINER without a pinned search_path" : searchPathRisk(r.path);
+        out.push(finding("function_search_path_mutable", `function:${r.schema}.${r.name}`, `${r.schema}.${r.name} ${why}.`));
     }
     for (const r of await rows(Q.updateWithoutWithCheck)) {
         out.push(finding("policy_update_without_with_check", policyId(r), `the ${String(r.command).toUpperCase()} policy "${r.name}" on ${r.schema}.${r.table} has no WITH CHECK.`));
@@ -189,8 +194,18 @@ async function runQueries(client: ClientBase, opts: CatalogLintOptions): Promise
     // Overlaps found by the query; the shared rule refines storage.objects by bucket and words the finding.
     const overlapping = new Map<string, PolicyFacts>();
     for (const g of await rows(Q.permissiveOverlaps)) {
-        for (const p of g.policies as { name: string; command: string; using: string | null; roles: string[] }[]) {
-            const facts: PolicyFacts = { id: policyId({ schema: g.schema, table: g.table, name: p.name }), schema: g.schema, table: g.table, name: p.name, command: p.command, roles: p.roles, permissive: true, using: p.using ?? undefined };
+        for (const p of g.policies as { name: string; command: string; using: string | null; withCheck: string | null; roles: string[] }[]) {
+            const facts: PolicyFacts = {
+                id: policyId({ schema: g.schema, table: g.table, name: p.name }),
+                schema: g.schema,
+                table: g.table,
+                name: p.name,
+                command: p.command,
+                roles: p.roles,
+                permissive: true,
+                using: p.using ?? undefined,
+                withCheck: p.withCheck ?? undefined,
+            };
             overlapping.set(facts.id, facts);
         }
     }

@@ -5,6 +5,8 @@ import { startLocalServer } from "../local/postgres";
 import { applyCreate } from "../providers/apply";
 import { createFixtures, runChecks } from "./checks";
 import { collectProgram } from "./collect";
+import { LintFinding, active } from "../core/lints/finding";
+import { lintCatalog } from "./lintCatalog";
 
 export interface VerifyOptions {
     /** Folder with Pulumi.yaml and the program; default the working directory. */
@@ -21,6 +23,10 @@ export interface VerifyReport {
     results: CheckResult[];
     failures: CheckResult[];
     matrix: string;
+    /** The lints over the applied database (catalog version), silences from the stack's objects applied. */
+    lints: LintFinding[];
+    /** Unsilenced ERROR lints: verify fails on these as on a failing check. */
+    lintErrors: LintFinding[];
     timings: { collectMs: number; databaseMs: number; applyMs: number; checksMs: number };
 }
 
@@ -35,7 +41,8 @@ export async function verifyStack(opts: VerifyOptions): Promise<VerifyReport> {
     await loadSqlParser();
     const program = await collectProgram(opts.programDir, opts.stack);
     const access: AccessSpec = parseAccess(program.config["supabase-pulumi:access"], "supabase-pulumi:access");
-    const ordered = dependencyOrder(program.objects.map((o, i) => normalize(o, program.resourceNames[i])));
+    const normalized = program.objects.map((o, i) => normalize(o, program.resourceNames[i]));
+    const ordered = dependencyOrder(normalized);
     log(`${ordered.length} database objects declared by stack ${opts.stack}`);
 
     const t1 = Date.now();
@@ -47,11 +54,13 @@ export async function verifyStack(opts: VerifyOptions): Promise<VerifyReport> {
         const client = new pgm.Client({ connectionString: db.url });
         await client.connect();
         const applied: string[] = [];
+        let lints: LintFinding[];
         try {
             for (const { object } of ordered) {
                 await applyCreate(client, object);
                 applied.push(objectId(object));
             }
+            lints = await lintCatalog(client, { objects: normalized });
         } finally {
             await client.end();
         }
@@ -73,6 +82,8 @@ export async function verifyStack(opts: VerifyOptions): Promise<VerifyReport> {
             results,
             failures: results.filter((r) => r.actual !== r.expectation.expect),
             matrix: renderMatrix(results),
+            lints,
+            lintErrors: active(lints, "ERROR"),
             timings: { collectMs: t1 - t0, databaseMs: t2 - t1, applyMs: t3 - t2, checksMs: t4 - t3 },
         };
     } finally {

@@ -68,8 +68,8 @@ export const LINT_RULES = [
         "function_search_path_mutable",
         "WARN",
         "object",
-        "a SECURITY DEFINER function runs with the caller's search_path, so a caller can shadow the objects it uses",
-        "pin it: set search_path = '' on the function and schema-qualify every name in its body",
+        "a SECURITY DEFINER function's search_path is not pinned, or pinned without pg_temp last, so a caller can shadow the objects it uses (temporary tables are searched first unless pg_temp is listed last)",
+        "set search_path = '' on the function and schema-qualify every name in its body (or end the path with pg_temp)",
     ),
     rule(
         "rls_references_user_metadata",

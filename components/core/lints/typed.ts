@@ -58,10 +58,11 @@ export function lintObjects(objects: DbObject[], opts: LintOptions = {}): LintFi
             out.push(finding("rls_disabled_in_public", objectId(t), `${t.schema}.${t.name} is in the exposed schema ${t.schema} with row level security off.`));
         }
     }
-    for (const f of functions) {
-        if (f.securityDefiner && !fn.create(f).some((sql) => /^set search_path = /m.test(sql))) {
-            out.push(finding("function_search_path_mutable", objectId(f), `${f.schema}.${f.name} is SECURITY DEFINER without a pinned search_path.`));
-        }
+    for (const f of functions.filter((x) => x.securityDefiner)) {
+        // The renderer always pins a path (default ''); checking what it renders keeps this true if that ever changes.
+        const pinned = fn.create(f).some((sql) => /^set search_path = /m.test(sql));
+        const risk = pinned ? searchPathRisk(f.searchPath ?? "") : "is SECURITY DEFINER without a pinned search_path";
+        if (risk) out.push(finding("function_search_path_mutable", objectId(f), `${f.schema}.${f.name} ${risk}.`));
     }
     for (const p of policies) {
         const id = objectId(p);
@@ -127,7 +128,7 @@ export function lintObjects(objects: DbObject[], opts: LintOptions = {}): LintFi
         }
     }
 
-    out.push(...multiplePermissive(policies.map((p) => ({ id: objectId(p), schema: p.schema, table: p.table, name: p.name, command: p.command, roles: p.roles ?? ["public"], permissive: (p.mode ?? "permissive") === "permissive", using: p.using }))));
+    out.push(...multiplePermissive(policies.map((p) => ({ id: objectId(p), schema: p.schema, table: p.table, name: p.name, command: p.command, roles: p.roles ?? ["public"], permissive: (p.mode ?? "permissive") === "permissive", using: p.using, withCheck: p.withCheck }))));
 
     for (const b of buckets.filter((x) => x.public === true)) {
         const listing = policies.filter((p) => tableKey(p.schema, p.table) === STORAGE_OBJECTS && (p.command === "select" || p.command === "all") && (p.mode ?? "permissive") === "permissive");
@@ -140,6 +141,18 @@ export function lintObjects(objects: DbObject[], opts: LintOptions = {}): LintFi
         if (covering.length) out.push(publicBucketFinding(b.id, covering.map(objectId)));
     }
     return finish(out, objects);
+}
+
+/**
+ * Why a SECURITY DEFINER function's pinned search_path still lets a caller
+ * shadow what it uses, or undefined. '' is safe (every name qualified); any
+ * other path must end with pg_temp, because a schema list without pg_temp
+ * searches the caller's temporary tables first.
+ */
+export function searchPathRisk(path: string): string | undefined {
+    const entries = path.replace(/"/g, "").split(",").map((s) => s.trim()).filter(Boolean);
+    if (entries.length === 0 || entries[entries.length - 1] === "pg_temp") return undefined;
+    return `has search_path = ${entries.join(", ")}: its unqualified table names resolve to a caller's temporary tables first (pg_temp is not listed last)`;
 }
 
 function finish(out: LintFinding[], objects: DbObject[]): LintFinding[] {
@@ -165,6 +178,7 @@ export interface PolicyFacts {
     roles: string[];
     permissive: boolean;
     using?: string;
+    withCheck?: string;
 }
 
 /**
@@ -175,14 +189,14 @@ export interface PolicyFacts {
  * configured.
  */
 export function multiplePermissive(policies: PolicyFacts[]): LintFinding[] {
-    type Group = { table: string; action: string; ids: string[]; names: string[]; roles: Set<string> };
+    type Group = { table: string; action: string; ids: string[]; names: string[]; roles: Set<string>; bucket?: string };
     const groups = new Map<string, Group>();
     const byTable = new Map<string, PolicyFacts[]>();
     for (const p of policies.filter((x) => x.permissive)) byTable.set(tableKey(p.schema, p.table), [...(byTable.get(tableKey(p.schema, p.table)) ?? []), p]);
     for (const [table, list] of byTable) {
         const roles = [...new Set([...API_ROLES, ...list.flatMap((p) => p.roles).filter((r) => r !== "public")])];
         // undefined: the policy applies to every bucket (always so off storage.objects).
-        const buckets = new Map(list.map((p) => [p.id, table === STORAGE_OBJECTS ? bucketsFor(p.using) : undefined]));
+        const buckets = new Map(list.map((p) => [p.id, table === STORAGE_OBJECTS ? bucketsFor(p.using ?? p.withCheck) : undefined]));
         // One partition per bucket some policy names, plus one for the buckets none names.
         const partitions = [undefined, ...new Set(list.flatMap((p) => buckets.get(p.id) ?? []))];
         for (const action of ACTIONS) {
@@ -199,7 +213,7 @@ export function multiplePermissive(policies: PolicyFacts[]): LintFinding[] {
                     if (applicable.length < 2) continue;
                     const ids = applicable.map((p) => p.id).sort();
                     const key = `${table}|${action}|${ids.join("|")}`;
-                    const g = groups.get(key) ?? { table, action, ids, names: applicable.map((p) => p.name).sort(), roles: new Set<string>() };
+                    const g = groups.get(key) ?? { table, action, ids, names: applicable.map((p) => p.name).sort(), roles: new Set<string>(), bucket };
                     g.roles.add(role);
                     groups.set(key, g);
                 }
@@ -227,7 +241,8 @@ export function multiplePermissive(policies: PolicyFacts[]): LintFinding[] {
             "multiple_permissive_policies",
             g.ids[0],
             `${g.ids.length} permissive policies apply to ${[...g.roles].sort().join(", ")} for ${actions.join(", ")} on ${g.table}: ${g.names.map((n) => `"${n}"`).join(", ")}.`,
-            [...g.ids.slice(1), `table:${g.table}`],
+            // Storage policies are configured per bucket: a silence on the bucket covers the overlap inside it.
+            [...g.ids.slice(1), `table:${g.table}`, ...(g.bucket !== undefined ? [`bucket:${g.bucket}`] : [])],
         ),
     );
 }

@@ -40,10 +40,16 @@ const LABEL = /^[a-z][a-z0-9_.:-]*$/;
 export function storagePolicyName(bucketId: string, what: string): string {
     const full = `${bucketId}: ${what}`;
     if (Buffer.byteLength(full) <= 63) return full;
-    const tail = `~${crypto.createHash("sha256").update(bucketId).digest("hex").slice(0, 6)}: ${what}`;
-    let head = bucketId;
-    while (Buffer.byteLength(head + tail) > 63) head = head.slice(0, -1);
-    return head + tail;
+    // Too long: as much of the bucket id as fits (at least 20 bytes), the description cut if need be, and a hash of the full name.
+    const hash = crypto.createHash("sha256").update(full).digest("hex").slice(0, 6);
+    const bucketPart = cutBytes(bucketId, Math.max(20, 63 - 9 - Buffer.byteLength(what)));
+    return `${bucketPart}~${hash}: ${cutBytes(what, 63 - Buffer.byteLength(`${bucketPart}~${hash}: `))}`;
+}
+
+function cutBytes(text: string, bytes: number): string {
+    let chars = [...text];
+    while (chars.length && Buffer.byteLength(chars.join("")) > bytes) chars = chars.slice(0, -1);
+    return chars.join("");
 }
 
 const inBucket = (bucketId: string) => `bucket_id = ${literal(bucketId)}`;
@@ -63,9 +69,9 @@ function checkOps(argument: string, ops: unknown, fallback: readonly StorageOp[]
 }
 
 /** One permissive policy per operation, all with the same row condition. */
-function perOp(bucketId: string, ops: StorageOp[], roles: string[], condition: string, names: Record<StorageOp, string>): PolicySpec[] {
+function perOp(bucketId: string, ops: StorageOp[], roles: string[], condition: string, names: Partial<Record<StorageOp, string>>): PolicySpec[] {
     return ops.map((command): PolicySpec => {
-        const p: PolicySpec = { kind: "policy", schema: "storage", table: "objects", name: storagePolicyName(bucketId, names[command]), command, roles };
+        const p: PolicySpec = { kind: "policy", schema: "storage", table: "objects", name: storagePolicyName(bucketId, names[command]!), command, roles };
         if (command !== "insert") p.using = condition;
         if (command === "insert" || command === "update") p.withCheck = condition;
         return p;
@@ -162,8 +168,6 @@ export function adminOverride(bucketId: string, opts: AdminOverrideOptions = {},
     return perOp(bucketId, ["select", "delete"], ["authenticated"], cond, {
         select: `${role}s read all`,
         delete: `${role}s delete all`,
-        insert: "",
-        update: "",
     });
 }
 
@@ -253,6 +257,42 @@ export function bucketVisibility(bucketIds: string[], argument = "visibleBuckets
         roles: ["authenticated"],
         using: `id = any (array[${ids.map((b) => literal(b)).join(", ")}]::text[])`,
     };
+}
+
+/**
+ * One policy per command and roles in a bucket. Postgres evaluates every
+ * permissive policy for every row (lint multiple_permissive_policies), so
+ * patterns that overlap, such as own folder + admins, become one policy whose
+ * condition ORs theirs, with the bucket test kept in front of the OR. The
+ * name joins the patterns' descriptions: "documents: users read own folder or
+ * admins read all".
+ */
+export function mergeBucketPolicies(bucketId: string, policies: PolicySpec[]): PolicySpec[] {
+    const prefix = `${inBucket(bucketId)} and `;
+    const groups = new Map<string, PolicySpec[]>();
+    for (const p of policies) {
+        const key = JSON.stringify([p.schema, p.table, p.command, p.mode ?? "permissive", [...(p.roles ?? ["public"])].sort()]);
+        groups.set(key, [...(groups.get(key) ?? []), p]);
+    }
+    const rest = (cond: string) => (cond === inBucket(bucketId) ? "true" : cond.startsWith(prefix) ? cond.slice(prefix.length) : undefined);
+    const combine = (conds: (string | undefined)[]): string | undefined => {
+        if (conds.every((c) => c === undefined)) return undefined;
+        const parts = conds.map((c) => rest(c!));
+        if (parts.some((c) => c === undefined)) throw new Error(`storage policies of bucket ${bucketId} must start with ${prefix}`);
+        return parts.includes("true") ? inBucket(bucketId) : `${prefix}(${parts.map((c) => `(${c})`).join(" or ")})`;
+    };
+    const what = (p: PolicySpec) => (p.name.startsWith(`${bucketId}: `) ? p.name.slice(bucketId.length + 2) : p.name);
+    return [...groups.values()].map((g) => {
+        if (g.length === 1) return g[0];
+        const merged: PolicySpec = { ...g[0], name: storagePolicyName(bucketId, g.map(what).join(" or ")) };
+        const using = combine(g.map((p) => p.using));
+        const withCheck = combine(g.map((p) => p.withCheck));
+        delete merged.using;
+        delete merged.withCheck;
+        if (using !== undefined) merged.using = using;
+        if (withCheck !== undefined) merged.withCheck = withCheck;
+        return merged;
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -374,6 +414,7 @@ export function storageObjects(raw: StorageArgs | undefined | null, argument = "
                   })();
     const membersModel = members ? membersTarget(members, `${argument}.orgMembers`) : undefined;
     list.forEach((b, i) => {
+        const bucketPolicies: DbObject[] = [];
         const a = `${argument}.buckets[${i}]`;
         if (typeof b !== "object" || b === null) throw new InputError(a, "must be a bucket: { id, public?, fileSizeLimit?, allowedMimeTypes?, policies? }.");
         const { policies: patterns, ...spec } = b;
@@ -386,20 +427,18 @@ export function storageObjects(raw: StorageArgs | undefined | null, argument = "
         patterns.forEach((p, j) => {
             const pa = `${a}.policies[${j}]`;
             const made = patternPolicies(normalized.id, p, pa, ctx);
-            if (typeof p === "object" && p !== null && "orgFolders" in p) {
-                const t = membersTarget((p as any).orgFolders ?? {}, `${pa}.orgFolders`);
+            const org = p === "orgFolders" ? {} : typeof p === "object" && p !== null && "orgFolders" in p ? ((p as any).orgFolders ?? {}) : undefined;
+            if (org) {
+                const t = membersTarget(org, `${pa}.orgFolders`);
                 const name = `${t.schema}.${t.table}`;
                 const modelName = membersModel ? `${membersModel.schema}.${membersModel.table}` : undefined;
                 if (name !== modelName && !(ctx.tables ?? []).includes(name)) {
-                    throw new InputError(`${pa}.orgFolders.membersTable`, `${name} is not declared; add orgMembers: true to ${argument} (or declare the table yourself).`);
-                }
-            } else if (p === "orgFolders") {
-                if (!membersModel && !(ctx.tables ?? []).includes("public.org_members")) {
-                    throw new InputError(pa, `public.org_members is not declared; add orgMembers: true to ${argument} (or declare the table yourself).`);
+                    throw new InputError(p === "orgFolders" ? pa : `${pa}.orgFolders.membersTable`, `${name} is not declared; add orgMembers: true to ${argument} (or declare the table yourself).`);
                 }
             }
-            addUnique(policies, made, pa);
+            addUnique(bucketPolicies, made, pa);
         });
+        policies.push(...mergeBucketPolicies(normalized.id, bucketPolicies as PolicySpec[]));
     });
     const out: DbObject[] = [...buckets];
     if (members) out.push(...orgMembersObjects(members, `${argument}.orgMembers`));

@@ -1,5 +1,6 @@
 import { InputError } from "../errors";
 import { literal } from "../sql";
+import { normalizeSilence, Silence } from "../lints/silence";
 import { ObjectKind } from "./kind";
 
 /**
@@ -39,6 +40,8 @@ export interface BucketSpec {
      * that still holds objects is never deleted (nor replaced).
      */
     emptyOnDelete?: boolean;
+    /** Lints this object's author accepts, each with the reason (see core/lints). Not rendered into SQL. */
+    silence?: Silence[];
 }
 
 // The Storage API's own rule (storage-api `isValidBucketName`): S3-safe key characters, no '/', < 64 characters.
@@ -132,6 +135,8 @@ export const bucket: ObjectKind<BucketSpec> = {
             const types = spec.allowedMimeTypes.map((t: unknown, i: number) => validateMimeType(`${arg}.allowedMimeTypes[${i}]`, t));
             out.allowedMimeTypes = [...new Set<string>(types)].sort();
         }
+        const silence = normalizeSilence(spec.silence, `${arg}.silence`);
+        if (silence) out.silence = silence;
         return out;
     },
     id: (s) => `bucket:${s.id}`,

@@ -1,5 +1,6 @@
 import { InputError } from "../errors";
 import { ident, literal, qname, typeName, validateIdentifier, validateType } from "../sql";
+import { normalizeSilence, Silence } from "../lints/silence";
 import { ObjectKind } from "./kind";
 
 export interface FunctionArg {
@@ -28,6 +29,8 @@ export interface FunctionSpec {
     searchPath?: string;
     /** Ids of managed objects the body uses (e.g. `table:public.user_roles`), so they are created first. */
     uses?: string[];
+    /** Lints this object's author accepts, each with the reason (see core/lints). Not rendered into SQL. */
+    silence?: Silence[];
 }
 
 const LANGS = ["plpgsql", "sql"];
@@ -94,6 +97,8 @@ export const fn: ObjectKind<FunctionSpec> = {
             }
             if (spec.uses.length) out.uses = [...new Set<string>(spec.uses)].sort();
         }
+        const silence = normalizeSilence(spec.silence, `${arg}.silence`);
+        if (silence) out.silence = silence;
         return out;
     },
     id: (s) => `function:${s.schema}.${s.name}`,

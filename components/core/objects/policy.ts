@@ -1,6 +1,7 @@
 import { InputError } from "../errors";
 import { checkExpression } from "../expression";
 import { ident, qname, validateIdentifier, validateObjectName } from "../sql";
+import { normalizeSilence, Silence } from "../lints/silence";
 import { ObjectKind } from "./kind";
 
 export const POLICY_COMMANDS = ["select", "insert", "update", "delete", "all"] as const;
@@ -31,6 +32,8 @@ export interface PolicySpec {
     knownRoles?: string[];
     /** Ids of managed objects the expressions use (e.g. `function:public.authorize`), so they exist first. */
     uses?: string[];
+    /** Lints this object's author accepts, each with the reason (see core/lints). Not rendered into SQL. */
+    silence?: Silence[];
 }
 
 function rolesSql(roles: string[]): string {
@@ -69,6 +72,8 @@ export const policy: ObjectKind<PolicySpec> = {
             if (spec.uses.length) out.uses = [...new Set<string>(spec.uses)].sort();
         }
         if (Array.isArray(spec.knownRoles) && spec.knownRoles.length) out.knownRoles = [...new Set<string>(spec.knownRoles)].sort();
+        const silence = normalizeSilence(spec.silence, `${arg}.silence`);
+        if (silence) out.silence = silence;
         const has = (v: unknown) => v !== undefined && v !== null;
         if (has(spec.using)) out.using = checkExpression(`${arg}.using`, spec.using);
         if (has(spec.withCheck)) out.withCheck = checkExpression(`${arg}.withCheck`, spec.withCheck);
@@ -116,5 +121,10 @@ export const policy: ObjectKind<PolicySpec> = {
                where n.nspname = $1 and c.relname = $2 and p.polname = $3`,
         values: [s.schema, s.table, s.name],
     }),
-    references: (s) => [`table:${s.schema}.${s.table}`, ...(s.uses ?? [])],
+    // Schema-qualified calls in the expressions (public.authorize(...)) are dependencies when those functions are managed too.
+    references: (s) => [
+        `table:${s.schema}.${s.table}`,
+        ...(s.uses ?? []),
+        ...[...`${s.using ?? ""} ${s.withCheck ?? ""}`.matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)].map((m) => `function:${m[1]}.${m[2]}`),
+    ],
 };

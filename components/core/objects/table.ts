@@ -1,6 +1,7 @@
 import { InputError } from "../errors";
 import { checkExpression } from "../expression";
 import { ident, literal, qname, typeName, validateIdentifier, validateType } from "../sql";
+import { normalizeSilence, Silence } from "../lints/silence";
 import { ObjectKind } from "./kind";
 
 export interface ForeignKey {
@@ -39,6 +40,8 @@ export interface TableSpec {
      * rows. Default false: destroying a table with data is refused.
      */
     dropWithData?: boolean;
+    /** Lints this object's author accepts, each with the reason (see core/lints). Not rendered into SQL. */
+    silence?: Silence[];
 }
 
 function parseQualified(argument: string, value: string): [string, string] {
@@ -106,6 +109,8 @@ export const table: ObjectKind<TableSpec> = {
         if (unique.length) out.unique = unique;
         if (spec.comment !== undefined) out.comment = String(spec.comment);
         if (spec.dropWithData) out.dropWithData = true;
+        const silence = normalizeSilence(spec.silence, `${arg}.silence`);
+        if (silence) out.silence = silence;
         return out;
     },
     id: (s) => `table:${s.schema}.${s.name}`,
