@@ -83,6 +83,11 @@ async function describeBlockers(client: ClientBase, tables: string[]): Promise<s
     );
 }
 
+/** A connection that dies mid-transaction also reports through its 'error' event; the failed query already tells us. */
+function ignore(): void {
+    // nothing: the error reaches the caller through the query that failed
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -92,14 +97,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function inTransaction<T>(db: Connections, spec: DbObject, opts: ApplyOptions, body: (c: ClientBase) => Promise<T>): Promise<T> {
     const o = { ...DEFAULTS, ...stripUndefined(opts) };
     const pooled = isPool(db);
-    // A connection that dies mid-transaction reports through its 'error' event too; the failed query already tells us.
-    const ignore = () => undefined;
     for (let attempt = 0; ; attempt++) {
         let client: ClientBase | undefined;
         let broken = false;
         try {
             client = pooled ? await db.connect() : db;
-            client.on("error", ignore);
+            // Kept for the client's life: the socket's close can be reported after we have moved on.
+            if (!client.listeners("error").includes(ignore)) client.on("error", ignore);
             await client.query("begin");
             await client.query(`select set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`, [`${o.lockTimeoutMs}ms`, `${o.statementTimeoutMs}ms`]);
             // One apply of an object at a time per database (advisory locks are per database).
@@ -128,7 +132,6 @@ export async function inTransaction<T>(db: Connections, spec: DbObject, opts: Ap
             // Exponential backoff with full jitter.
             await sleep(Math.round(o.retryBaseMs * 2 ** attempt * (0.5 + Math.random() / 2)));
         } finally {
-            client?.removeListener("error", ignore);
             if (pooled && client) (client as PoolClient).release(broken);
         }
     }
