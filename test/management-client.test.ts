@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fakeClock, T0 } from "./support/fakeClock";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
@@ -31,22 +32,7 @@ import { FakeManagementApi } from "./support/fakeManagementApi";
 const TOKEN = "sbp_0123456789abcdef0123456789abcdef01234567";
 const ORG = "acme-org";
 const STRONG_PASSWORD = "Correct-Horse-Battery-9";
-const T0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z, a whole second
 
-/** A clock that moves only when the code under test sleeps, so waits are instant and measurable. */
-function fakeClock() {
-    let t = T0;
-    const sleeps: number[] = [];
-    return {
-        sleeps,
-        now: () => t,
-        sleep: async (ms: number) => {
-            sleeps.push(ms);
-            t += ms;
-        },
-        total: () => sleeps.reduce((a, b) => a + b, 0),
-    };
-}
 
 describe("Supabase Management API client (against a fake that speaks the spec)", () => {
     let fake: FakeManagementApi;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fakeClock } from "./support/fakeClock";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { inspect } from "node:util";
@@ -18,22 +19,7 @@ const ORG = "acme-org";
 // `/`, `@` and `:` must be percent-encoded in the connection strings.
 const PASSWORD = "Correct/Horse@Battery:9";
 const NEW_PASSWORD = "Another-Strong-Passw0rd!";
-const T0 = 1_767_225_600_000;
 
-/** A clock that moves only when the code under test sleeps, so waits are instant and measurable. */
-function fakeClock() {
-    let t = T0;
-    const sleeps: number[] = [];
-    return {
-        sleeps,
-        now: () => t,
-        sleep: async (ms: number) => {
-            sleeps.push(ms);
-            t += ms;
-        },
-        total: () => sleeps.reduce((a, b) => a + b, 0),
-    };
-}
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
     try {

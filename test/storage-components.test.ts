@@ -1,41 +1,23 @@
 import * as assert from "assert";
+import { isSecretInput, recordRegistrations, Registered } from "./support/registrations";
 import * as pulumi from "@pulumi/pulumi";
 import { loadSqlParser } from "../components/core/expression";
 
-interface Registered {
-    type: string;
-    name: string;
-    inputs: any;
-}
 
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const isSecret = (v: any) => v && typeof v === "object" && v[pulumi.runtime.specialSigKey] === SECRET_SIG;
+const isSecret = isSecretInput;
 const settle = () => new Promise((r) => setTimeout(r, 50));
 const value = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => r(v)));
 const URL = "postgresql://postgres:s3cret-pw@db.example.supabase.co:5432/postgres?sslmode=require";
 const API = { url: "https://abcdefghijklmnopqrst.supabase.co", serviceRoleKey: "sb-service-role-s3cret" };
 
 describe("storage components under Pulumi mocks", () => {
-    const seen: Registered[] = [];
+    let seen: Registered[] = [];
     let components: typeof import("../components");
 
     before(async () => {
         await loadSqlParser();
         // setMocks is process-global: set it here, not at file level, so other spec files' mocks do not win.
-        pulumi.runtime.setMocks(
-            {
-                newResource(args) {
-                    seen.push({ type: args.type, name: args.name, inputs: args.inputs });
-                    return { id: `${args.name}-id`, state: args.inputs };
-                },
-                call(args) {
-                    throw new Error(`unexpected call ${args.token}`);
-                },
-            },
-            "supabase-pulumi",
-            "dev",
-            false,
-        );
+        seen = recordRegistrations();
         components = require("../components");
     });
     beforeEach(() => seen.splice(0));
