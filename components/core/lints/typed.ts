@@ -128,7 +128,20 @@ export function lintObjects(objects: DbObject[], opts: LintOptions = {}): LintFi
         }
     }
 
-    out.push(...multiplePermissive(policies.map((p) => ({ id: objectId(p), schema: p.schema, table: p.table, name: p.name, command: p.command, roles: p.roles ?? ["public"], permissive: (p.mode ?? "permissive") === "permissive", using: p.using, withCheck: p.withCheck }))));
+    const facts = policies.map(
+        (p): PolicyFacts => ({
+            id: objectId(p),
+            schema: p.schema,
+            table: p.table,
+            name: p.name,
+            command: p.command,
+            roles: p.roles ?? ["public"],
+            permissive: (p.mode ?? "permissive") === "permissive",
+            using: p.using,
+            withCheck: p.withCheck,
+        }),
+    );
+    out.push(...multiplePermissive(facts));
 
     for (const b of buckets.filter((x) => x.public === true)) {
         const listing = policies.filter((p) => tableKey(p.schema, p.table) === STORAGE_OBJECTS && (p.command === "select" || p.command === "all") && (p.mode ?? "permissive") === "permissive");

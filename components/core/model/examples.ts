@@ -14,7 +14,6 @@ export const EXAMPLES = {
 } as const;
 export type ExampleName = keyof typeof EXAMPLES;
 
-const AUTHORIZE = ["function:public.authorize"];
 const can = (permission: string) => `(select public.authorize('${permission}'))`;
 
 function chat(): DbObject[] {
@@ -52,7 +51,7 @@ function chat(): DbObject[] {
         ...exposureGrants("public", "messages", { authenticated: ["select", "insert", "delete"], service_role: ["select", "insert", "update", "delete"] }, "examples.chat"),
         { kind: "policy", schema: "public", table: "channels", name: "Signed-in users read channels", command: "select", roles: ["authenticated"], using: "true" },
         { kind: "policy", schema: "public", table: "channels", name: "Users create channels as themselves", command: "insert", roles: ["authenticated"], withCheck: `created_by = ${UID}` },
-        { kind: "policy", schema: "public", table: "channels", name: "Holders of channels.delete delete channels", command: "delete", roles: ["authenticated"], using: can("channels.delete"), uses: AUTHORIZE },
+        { kind: "policy", schema: "public", table: "channels", name: "Holders of channels.delete delete channels", command: "delete", roles: ["authenticated"], using: can("channels.delete") },
         { kind: "policy", schema: "public", table: "messages", name: "Signed-in users read messages", command: "select", roles: ["authenticated"], using: "true" },
         { kind: "policy", schema: "public", table: "messages", name: "Users post messages as themselves", command: "insert", roles: ["authenticated"], withCheck: `user_id = ${UID}` },
         {
@@ -63,7 +62,6 @@ function chat(): DbObject[] {
             command: "delete",
             roles: ["authenticated"],
             using: `user_id = ${UID} or ${can("messages.delete")}`,
-            uses: AUTHORIZE,
         },
     ];
 }
@@ -98,11 +96,10 @@ function articles(): DbObject[] {
             command: "select",
             roles: ["authenticated"],
             using: `${can("articles.read_all")} or (status = 'published' and ${can("articles.read_published")})`,
-            uses: AUTHORIZE,
         },
-        { kind: "policy", schema: "public", table: "articles", name: "Managers write all, writers their own", command: "insert", roles: ["authenticated"], withCheck: write, uses: AUTHORIZE },
-        { kind: "policy", schema: "public", table: "articles", name: "Managers edit all, writers their own", command: "update", roles: ["authenticated"], using: write, withCheck: write, uses: AUTHORIZE },
-        { kind: "policy", schema: "public", table: "articles", name: "Managers delete articles", command: "delete", roles: ["authenticated"], using: can("articles.manage"), uses: AUTHORIZE },
+        { kind: "policy", schema: "public", table: "articles", name: "Managers write all, writers their own", command: "insert", roles: ["authenticated"], withCheck: write },
+        { kind: "policy", schema: "public", table: "articles", name: "Managers edit all, writers their own", command: "update", roles: ["authenticated"], using: write, withCheck: write },
+        { kind: "policy", schema: "public", table: "articles", name: "Managers delete articles", command: "delete", roles: ["authenticated"], using: can("articles.manage") },
     ];
 }
 

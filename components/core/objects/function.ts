@@ -1,4 +1,5 @@
 import { InputError } from "../errors";
+import { normalizeUses } from "./uses";
 import { ident, literal, qname, typeName, validateIdentifier, validateType } from "../sql";
 import { normalizeSilence, Silence } from "../lints/silence";
 import { ObjectKind } from "./kind";
@@ -91,12 +92,8 @@ export const fn: ObjectKind<FunctionSpec> = {
             String(spec.searchPath).split(",").forEach((p, i) => validateIdentifier(`${arg}.searchPath[${i}]`, p.trim()));
             out.searchPath = spec.searchPath;
         }
-        if (spec.uses !== undefined) {
-            if (!Array.isArray(spec.uses) || spec.uses.some((u: unknown) => typeof u !== "string" || !/^[a-z]+:/.test(u))) {
-                throw new InputError(`${arg}.uses`, "must be a list of object ids such as table:public.user_roles.");
-            }
-            if (spec.uses.length) out.uses = [...new Set<string>(spec.uses)].sort();
-        }
+        const uses = normalizeUses(`${arg}.uses`, spec.uses);
+        if (uses) out.uses = uses;
         const silence = normalizeSilence(spec.silence, `${arg}.silence`);
         if (silence) out.silence = silence;
         return out;

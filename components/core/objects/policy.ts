@@ -1,4 +1,5 @@
 import { InputError } from "../errors";
+import { normalizeUses } from "./uses";
 import { checkExpression } from "../expression";
 import { ident, qname, validateIdentifier, validateObjectName } from "../sql";
 import { normalizeSilence, Silence } from "../lints/silence";
@@ -65,12 +66,8 @@ export const policy: ObjectKind<PolicySpec> = {
             }
         });
         const out: PolicySpec = { kind: "policy", schema, table, name, command, mode, roles: [...new Set(roles)].sort() };
-        if (spec.uses !== undefined) {
-            if (!Array.isArray(spec.uses) || spec.uses.some((u: unknown) => typeof u !== "string" || !/^[a-z]+:/.test(u))) {
-                throw new InputError(`${arg}.uses`, "must be a list of object ids such as function:public.authorize.");
-            }
-            if (spec.uses.length) out.uses = [...new Set<string>(spec.uses)].sort();
-        }
+        const uses = normalizeUses(`${arg}.uses`, spec.uses);
+        if (uses) out.uses = uses;
         if (Array.isArray(spec.knownRoles) && spec.knownRoles.length) out.knownRoles = [...new Set<string>(spec.knownRoles)].sort();
         const silence = normalizeSilence(spec.silence, `${arg}.silence`);
         if (silence) out.silence = silence;
