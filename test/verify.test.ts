@@ -41,10 +41,10 @@ describe("verify", function () {
 
     it("fails naming the cell when a policy leaks (a program that adds an over-broad UPDATE policy)", async () => {
         const leaky = `
-import { loadSqlParser, SupabaseStack, stackArgsFromConfig } from ${JSON.stringify(path.join(ROOT, "components"))};
+import { loadSqlParser, readProgramConfig, SupabaseStack } from ${JSON.stringify(path.join(ROOT, "components"))};
 export = async () => {
     await loadSqlParser();
-    new SupabaseStack("supabase", { ...stackArgsFromConfig(), objects: [
+    new SupabaseStack("supabase", { ...readProgramConfig().stack, connection: "postgresql://app:app@db.example.test:5432/postgres", objects: [
         { kind: "policy", schema: "public", table: "profiles", name: "Anyone signed in edits profiles", command: "update", roles: ["authenticated"], using: "true", withCheck: "true" },
     ] });
 };

@@ -26,6 +26,8 @@ export async function createFixtures(db: LocalDatabase, access: AccessSpec): Pro
     if (rows.length) {
         const pgm: typeof import("pg") = require("pg");
         const client = new pgm.Client({ connectionString: db.superuserUrl });
+        // DROP DATABASE ... WITH (FORCE) at the end terminates leftovers; that is not an error here.
+        client.on("error", () => undefined);
         await client.connect();
         try {
             for (const r of rows) {
@@ -60,6 +62,8 @@ async function issueClaims(db: LocalDatabase, users: Fixtures["users"]): Promise
     const out: Fixtures["claims"] = {};
     const pgm: typeof import("pg") = require("pg");
     const client = new pgm.Client({ connectionString: db.urlFor("supabase_auth_admin") });
+    // DROP DATABASE ... WITH (FORCE) at the end terminates leftovers; that is not an error here.
+    client.on("error", () => undefined);
     await client.connect();
     try {
         const hook = (await client.query(`select to_regprocedure('public.custom_access_token_hook(jsonb)') is not null as present`)).rows[0].present;

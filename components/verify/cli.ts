@@ -52,9 +52,9 @@ async function main(): Promise<number> {
         programDir: path.resolve(values.program ?? process.cwd()),
         stack: values.stack,
         databaseUrl: values["database-url"] ?? process.env.DATABASE_URL,
-        log: values.json ? undefined : (l) => console.log(l),
+        log: format === "json" ? undefined : (l) => console.log(l),
     });
-    if (values.json) {
+    if (format === "json") {
         const ok = report.failures.length === 0 && report.lintErrors.length === 0;
         console.log(JSON.stringify({ stack: report.stack, applied: report.applied, results: report.results, lints: report.lints, ok, timings: report.timings }, null, 2));
     } else {

@@ -154,6 +154,8 @@ async function runVersion(db: LocalDatabase, c: Collected, access: AccessSpec, l
     const { engine } = c.side;
     const ordered = engine.dependencyOrder(c.objects.map((o, i) => engine.normalize(o, c.resourceNames[i])));
     const client = new pgm.Client({ connectionString: db.url });
+    // DROP DATABASE ... WITH (FORCE) at the end terminates leftovers; that is not an error here.
+    client.on("error", () => undefined);
     await client.connect();
     try {
         for (const { object } of ordered) await engine.applyCreate(client, object);
@@ -162,6 +164,8 @@ async function runVersion(db: LocalDatabase, c: Collected, access: AccessSpec, l
     }
     const fixtures = await createFixtures(db, access);
     const pool = new pgm.Pool({ connectionString: db.urlFor("authenticator"), max: 2 });
+    // DROP DATABASE ... WITH (FORCE) at the end terminates leftovers; that is not an error here.
+    pool.on("error", () => undefined);
     try {
         const results = await runChecks(pool, access, fixtures);
         log(`${c.side.label}: applied ${ordered.length} objects, ran ${results.length} checks`);
@@ -196,7 +200,7 @@ function checkoutRef(programDir: string, ref: string): { root: string; programDi
     } catch {
         throw new InputError("--compare", `${JSON.stringify(ref)} is not a commit in ${top}; fetch it first (in CI: actions/checkout with fetch-depth: 0).`);
     }
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "sp-compare-"));
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), `sp-compare-${process.pid}-`));
     const cleanup = () => fs.rmSync(root, { recursive: true, force: true });
     try {
         const tar = execFileSync("git", ["archive", "--format=tar", ref], { cwd: top, maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "pipe"] });

@@ -52,6 +52,8 @@ export async function verifyStack(opts: VerifyOptions): Promise<VerifyReport> {
         const t2 = Date.now();
         const pgm: typeof import("pg") = require("pg");
         const client = new pgm.Client({ connectionString: db.url });
+        // DROP DATABASE ... WITH (FORCE) at the end terminates leftovers; that is not an error here.
+        client.on("error", () => undefined);
         await client.connect();
         const applied: string[] = [];
         let lints: LintFinding[];
@@ -68,6 +70,8 @@ export async function verifyStack(opts: VerifyOptions): Promise<VerifyReport> {
         const t3 = Date.now();
         const fixtures = await createFixtures(db, access);
         const pool = new pgm.Pool({ connectionString: db.urlFor("authenticator"), max: 2 });
+        // DROP DATABASE ... WITH (FORCE) at the end terminates leftovers; that is not an error here.
+        pool.on("error", () => undefined);
         let results: CheckResult[];
         try {
             results = await runChecks(pool, access, fixtures);
