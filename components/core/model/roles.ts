@@ -126,6 +126,7 @@ export function roleModelObjects(args: RoleModelArgs, sql: RoleSqlBodies, argume
             unique: [["role", "permission"]],
             rls: true,
             comment: "Which permissions each app role has in this environment; seeded per stack.",
+            silence: [{ lint: "rls_enabled_no_policy", reason: "deliberately no policy: only service_role and the SECURITY DEFINER authorize() read it" }],
         },
         // Users may read their own roles (for the UI); nobody but service_role writes them.
         ...exposureGrants("public", "user_roles", { authenticated: ["select"], service_role: ["select", "insert", "update", "delete"] }, `${argument}.user_roles`),
