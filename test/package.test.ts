@@ -71,6 +71,10 @@ pulumi.runtime.setAllConfig({
             const fn = seen.find((r) => r.name === "app-db-function-public.handle_new_user")!;
             assert.match(fn.object.body, /insert into public.profiles/);
             assert.ok(names.includes("supabase-pulumi:index:SupabaseStack app") && names.includes("supabase-pulumi:index:Database app-db"));
+            // The published CLI starts with plain node.
+            const cli = spawnSync(path.join(consumer, "node_modules", ".bin", "supabase-pulumi"), ["verify", "--help"], { cwd: consumer, encoding: "utf8" });
+            assert.strictEqual(cli.status, 0, cli.stderr);
+            assert.match(cli.stderr, /usage: verify --stack <name>/);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

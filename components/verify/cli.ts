@@ -18,7 +18,9 @@ import { compareAccess, renderJson, renderMarkdown } from "./compare";
 import { verifyStack } from "./run";
 
 async function main(): Promise<number> {
-    const { values } = parseArgs({
+    // `supabase-pulumi verify --stack dev` (the published bin) and `npm run verify -- --stack dev` are the same command.
+    const { values, positionals } = parseArgs({
+        allowPositionals: true,
         options: {
             stack: { type: "string" },
             "database-url": { type: "string" },
@@ -30,6 +32,10 @@ async function main(): Promise<number> {
             help: { type: "boolean", default: false },
         },
     });
+    if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== "verify")) {
+        console.error(`unknown command ${JSON.stringify(positionals.join(" "))}; the only command is verify.`);
+        return 2;
+    }
     const format = values.format ?? (values.json ? "json" : "markdown");
     if (values.help || !values.stack || !["markdown", "json"].includes(format)) {
         console.error("usage: verify --stack <name> [--database-url <url>] [--program <dir>] [--json]");
