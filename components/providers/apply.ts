@@ -1,6 +1,7 @@
 import type { ClientBase, PoolClient } from "pg";
 import { InputError } from "../core/errors";
 import { DbObject, kindOf, objectId } from "../core/objects/registry";
+import { literal } from "../core/sql";
 
 /**
  * Applies database objects to a database that may be serving traffic:
@@ -104,10 +105,12 @@ export async function inTransaction<T>(db: Connections, spec: DbObject, opts: Ap
             client = pooled ? await db.connect() : db;
             // Kept for the client's life: the socket's close can be reported after we have moved on.
             if (!client.listeners("error").includes(ignore)) client.on("error", ignore);
-            await client.query("begin");
-            await client.query(`select set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`, [`${o.lockTimeoutMs}ms`, `${o.statementTimeoutMs}ms`]);
-            // One apply of an object at a time per database (advisory locks are per database).
-            await client.query(`select pg_advisory_xact_lock(hashtext('supabase-pulumi'), hashtext($1))`, [objectId(spec)]);
+            // One round trip: the transaction, its timeouts, and the object's advisory lock (one apply
+            // of an object at a time per database). Values are rendered as quoted literals.
+            await client.query(
+                `begin; set local lock_timeout = ${literal(`${Math.round(o.lockTimeoutMs)}ms`)}; set local statement_timeout = ${literal(`${Math.round(o.statementTimeoutMs)}ms`)}; ` +
+                    `select pg_advisory_xact_lock(hashtext('supabase-pulumi'), hashtext(${literal(objectId(spec))}))`,
+            );
             const out = await body(client);
             await client.query("commit");
             return out;
