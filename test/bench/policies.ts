@@ -1,0 +1,460 @@
+/**
+ * Part 1: policy overhead. Two databases on the same server get the dev
+ * stack's objects (applied with applyCreate, as role postgres): "ours" with
+ * the generated policies, "naive" with the naive forms (see naive.ts). Both
+ * get the same rows (data.ts), grown to each size in turn. Each request runs
+ * as the user exactly as PostgREST / the Storage API run it (asRequest);
+ * its limit runs as a superuser (no RLS) with the hand-written WHERE clause.
+ * Only the statement itself is timed (client-side, one round trip), not the
+ * BEGIN / set_config / COMMIT around it, which all variants would share.
+ */
+import * as pg from "pg";
+import type { LocalDatabase, LocalServer } from "../../components/local/postgres";
+import { asRequest, poolAs } from "../../components/local/request";
+import { DbObject, dependencyOrder } from "../../components/core/objects/registry";
+import { applyCreate } from "../../components/providers/apply";
+import { claimsOf, loadRows, seedUsers, vacuumAnalyze } from "./data";
+import { CandidateFix, candidateFixes } from "./fixes";
+import { naiveForms, NaiveForms } from "./naive";
+import { BenchQuery, QueryContext, QUERIES } from "./queries";
+import { fmtMs, fmtRows, log, median, now, Sample, summarize } from "./util";
+
+export interface PolicyBenchOptions {
+    server: LocalServer;
+    /** The stack's objects, normalized. */
+    objects: DbObject[];
+    sizes: number[];
+    runs: number;
+    warmup: number;
+    /** Time budget per naive query and size; slow naive queries get fewer runs. */
+    naiveBudgetMs: number;
+    /** statement_timeout for every measured request (Supabase's authenticated default is 8 s). */
+    timeoutMs: number;
+    /** After the largest size, apply the candidate fixes (fixes.ts) to the ours database and measure again. */
+    fixes: boolean;
+}
+
+export interface FixResult {
+    id: string;
+    rows: number;
+    ours: Sample;
+    limit: Sample;
+    oursOverLimit: number;
+    /** The same request's (a)/(c) with the generated policies, from the main table. */
+    before: number;
+    oursPlan: string[];
+    hasInitPlan: boolean;
+    sameAccessPath: boolean;
+}
+
+export interface PlanEvidence {
+    /** EXPLAIN (ANALYZE, BUFFERS) as the user, inside the request transaction. */
+    ours: string[];
+    /** EXPLAIN (ANALYZE, BUFFERS) as a superuser. */
+    limit: string[];
+    /** EXPLAIN (no ANALYZE: it may take minutes) as the user on the naive database. */
+    naive: string[];
+    oursScans: string[];
+    limitScans: string[];
+    naiveScans: string[];
+    hasInitPlan: boolean;
+    usesIndex: boolean;
+    sameAccessPath: boolean;
+    /** Per-row calls of policy functions visible in the naive plan's filters. */
+    naivePerRowCalls: string[];
+    /** The same for ours (InitPlans are once per statement and not listed). */
+    oursPerRowCalls: string[];
+}
+
+export interface QueryResult {
+    id: string;
+    table: string;
+    title: string;
+    /** The stack's policies that apply to this request (table, command, role authenticated), as applied. */
+    policies: { name: string; expr: string }[];
+    rows: number;
+    ours: Sample;
+    limit: Sample;
+    naive: Sample;
+    /** (a)/(c): ours over the limit, medians. */
+    oursOverLimit: number;
+    /** (b)/(a): naive over ours, medians. */
+    naiveOverOurs: number;
+    plan: PlanEvidence;
+    /** Rows returned / affected (same in all three variants, checked). */
+    resultRows: number;
+}
+
+export interface PolicyBenchResult {
+    sizes: number[];
+    runs: number;
+    naive: NaiveForms["changes"];
+    server: Record<string, string>;
+    loadMs: Record<string, number>;
+    results: QueryResult[];
+    /** Wrong answers (a variant returned a different row count): the run is not valid when non-empty. */
+    mismatches: string[];
+    /** Candidate fixes measured at the largest size (not part of the product). */
+    fixes?: { applied: CandidateFix[]; results: FixResult[] };
+}
+
+async function connect(url: string): Promise<pg.Client> {
+    const c = new pg.Client({ connectionString: url });
+    c.on("error", () => undefined);
+    await c.connect();
+    return c;
+}
+
+async function applyAll(url: string, objects: DbObject[]): Promise<void> {
+    const c = await connect(url);
+    try {
+        for (const { object } of dependencyOrder(objects)) await applyCreate(c, object);
+    } finally {
+        await c.end();
+    }
+}
+
+interface Side {
+    db: LocalDatabase;
+    su: pg.Client;
+    rest: pg.Pool;
+    storage: pg.Pool;
+}
+
+async function side(db: LocalDatabase): Promise<Side> {
+    return {
+        db,
+        su: await connect(db.superuserUrl),
+        rest: poolAs(db, "authenticator", { max: 1 }),
+        storage: poolAs(db, "supabase_storage_admin", { max: 1 }),
+    };
+}
+
+async function closeSide(s: Side | undefined): Promise<void> {
+    if (!s) return;
+    await s.su.end().catch(() => undefined);
+    await s.rest.end().catch(() => undefined);
+    await s.storage.end().catch(() => undefined);
+}
+
+interface Timed {
+    ms: number;
+    rows: number;
+    timedOut?: boolean;
+}
+
+/** The statement as the user, in the request transaction; only the statement is timed. */
+async function asUser(s: Side, q: BenchQuery, r: number, ctx: QueryContext, timeoutMs: number): Promise<Timed> {
+    const { user, params } = q.pick(r, ctx);
+    const pool = q.storage ? s.storage : s.rest;
+    try {
+        return await asRequest(
+            pool,
+            claimsOf(user),
+            async (c) => {
+                await c.query("select set_config('statement_timeout', $1, true)", [`${timeoutMs}ms`]);
+                const t0 = now();
+                const res = await c.query(q.sql, params);
+                const ms = now() - t0;
+                return { ms, rows: q.write ? (res.rowCount ?? 0) : res.rows.length === 1 && "count" in res.rows[0] ? Number(res.rows[0].count) : res.rows.length };
+            },
+            { storage: q.storage, rollback: q.write, method: q.write ? "DELETE" : "GET" },
+        );
+    } catch (e: any) {
+        if (e?.code === "57014") return { ms: timeoutMs, rows: -1, timedOut: true };
+        throw new Error(`${q.id} as ${user.role} ${user.id}: ${e?.message ?? e}`);
+    }
+}
+
+/** The same statement as a superuser (no RLS), with the hand-written WHERE clause. */
+async function asLimit(s: Side, q: BenchQuery, r: number, ctx: QueryContext): Promise<Timed> {
+    const { params } = q.pick(r, ctx);
+    await s.su.query("begin");
+    try {
+        if (q.storage && q.write) await s.su.query("select set_config('storage.allow_delete_query', 'true', true)");
+        const t0 = now();
+        const res = await s.su.query(q.limitSql, params);
+        const ms = now() - t0;
+        return { ms, rows: q.write ? (res.rowCount ?? 0) : res.rows.length === 1 && "count" in res.rows[0] ? Number(res.rows[0].count) : res.rows.length };
+    } finally {
+        await s.su.query("rollback");
+    }
+}
+
+async function explainAsUser(s: Side, q: BenchQuery, ctx: QueryContext, analyze: boolean, timeoutMs: number): Promise<string[]> {
+    const { user, params } = q.pick(0, ctx);
+    return asRequest(
+        q.storage ? s.storage : s.rest,
+        claimsOf(user),
+        async (c) => {
+            await c.query("select set_config('statement_timeout', $1, true)", [`${timeoutMs}ms`]);
+            const res = await c.query(`explain (${analyze ? "analyze, buffers, " : ""}costs off) ${q.sql}`, params);
+            return res.rows.map((x) => x["QUERY PLAN"] as string);
+        },
+        { storage: q.storage, rollback: true },
+    );
+}
+
+async function explainLimit(s: Side, q: BenchQuery, ctx: QueryContext): Promise<string[]> {
+    const { params } = q.pick(0, ctx);
+    await s.su.query("begin");
+    try {
+        if (q.storage && q.write) await s.su.query("select set_config('storage.allow_delete_query', 'true', true)");
+        const res = await s.su.query(`explain (analyze, buffers, costs off) ${q.limitSql}`, params);
+        return res.rows.map((x) => x["QUERY PLAN"] as string);
+    } finally {
+        await s.su.query("rollback");
+    }
+}
+
+const SCAN = /((?:Parallel )?(?:Seq Scan|Index Only Scan(?: Backward)?|Index Scan(?: Backward)?|Bitmap Index Scan|Bitmap Heap Scan))(?: using (\S+))? on (\S+)/;
+
+export function scans(plan: string[]): string[] {
+    return plan.flatMap((l) => {
+        const m = SCAN.exec(l);
+        return m ? [`${m[1]}${m[2] ? ` using ${m[2]}` : ""} on ${m[3]}`] : [];
+    });
+}
+
+/** Scan nodes with their index conditions: equal for two plans that read the same index range. */
+export function accessPath(plan: string[]): string[] {
+    const out: string[] = [];
+    for (const l of plan) {
+        const m = SCAN.exec(l);
+        if (m) out.push(`${m[1]}${m[2] ? ` using ${m[2]}` : ""} on ${m[3]}`);
+        else if (/Index Cond:/.test(l) && out.length) out[out.length - 1] += ` [${l.trim()}]`;
+    }
+    return out.sort();
+}
+
+/** The lines a reader needs: nodes, InitPlans, conditions, filters, timing, the top buffers line. */
+export function keyLines(plan: string[], max = 14): string[] {
+    const out: string[] = [];
+    let buffers = false;
+    for (const l of plan) {
+        if (/InitPlan|SubPlan|Scan|Filter:|Index Cond:|Execution Time|One-Time Filter|Rows Removed by Filter/.test(l)) out.push(l);
+        else if (!buffers && /Buffers:/.test(l)) {
+            out.push(l);
+            buffers = true;
+        }
+    }
+    return out.length > max ? [...out.slice(0, max - 1), `  … (${out.length - max + 1} more lines in report.json)`] : out;
+}
+
+/** Policy helpers evaluated per row in a plan's filters (EXPLAIN prints them unqualified; auth.uid()/jwt() appear inlined as current_setting()). */
+function perRowCalls(plan: string[]): string[] {
+    const calls = new Set<string>();
+    for (const l of plan) {
+        if (!/Filter:/.test(l)) continue;
+        for (const m of l.matchAll(/\b(?:[a-z_]+\.)?(authorize|has_role|foldername|uid|jwt|current_setting)\(/g)) calls.add(m[1] === "current_setting" ? "current_setting (inlined auth.uid()/jwt())" : `${m[1]}()`);
+    }
+    return [...calls];
+}
+
+/** The policies Postgres combines for this request: same table, the statement's command (or ALL), granted to authenticated or public. */
+export function applicablePolicies(objects: DbObject[], q: BenchQuery): { name: string; expr: string }[] {
+    const command = /^\s*delete/i.test(q.sql) ? "delete" : "select";
+    return objects.flatMap((o) =>
+        o.kind === "policy" &&
+        `${o.schema}.${o.table}` === q.table &&
+        (o.command === command || o.command === "all") &&
+        (o.roles ?? ["public"]).some((r) => r === "authenticated" || r === "public")
+            ? [{ name: o.name, expr: o.using ?? "" }]
+            : [],
+    );
+}
+
+async function sampleDocuments(su: pg.Client, rows: number): Promise<QueryContext["documents"]> {
+    const r = await su.query<{ name: string; owner_id: string }>(
+        `select name, owner_id from storage.objects
+          where bucket_id = 'documents'
+            and id in (select md5('obj-' || ((k * 104729) % $1))::uuid from generate_series(0, 299) k)
+          order by name`,
+        [rows],
+    );
+    return r.rows.map((x) => ({ name: x.name, owner: x.owner_id }));
+}
+
+type Note = (variant: string, r: number, t: Timed) => void;
+
+function rowChecker(q: BenchQuery, ctx: QueryContext, mismatches: string[], label = ""): Note {
+    const counts = new Map<number, number>();
+    return (variant, r, t) => {
+        if (t.timedOut) return;
+        const prev = counts.get(r);
+        if (prev === undefined) counts.set(r, t.rows);
+        else if (prev !== t.rows) mismatches.push(`${q.id}${label} @ ${fmtRows(ctx.rows)} run ${r}: ${variant} returned ${t.rows} rows, another variant ${prev}`);
+    };
+}
+
+/** (a) and (c), interleaved; returns the samples and the rows of run 0. */
+async function oursAndLimit(ours: Side, q: BenchQuery, ctx: QueryContext, o: PolicyBenchOptions, note: Note): Promise<{ ours: number[]; limit: number[]; rows: number }> {
+    const oursT: number[] = [];
+    const limitT: number[] = [];
+    let rows = -1;
+    for (let w = 0; w < o.warmup; w++) {
+        await asUser(ours, q, 1000 + w, ctx, o.timeoutMs);
+        await asLimit(ours, q, 1000 + w, ctx);
+    }
+    for (let r = 0; r < o.runs; r++) {
+        // Alternate the order so neither variant always runs on the warmer cache.
+        const pair: [string, () => Promise<Timed>][] = [
+            ["ours", () => asUser(ours, q, r, ctx, o.timeoutMs)],
+            ["limit", () => asLimit(ours, q, r, ctx)],
+        ];
+        if (r % 2) pair.reverse();
+        for (const [variant, run] of pair) {
+            const t = await run();
+            (variant === "ours" ? oursT : limitT).push(t.ms);
+            note(variant, r, t);
+            if (r === 0 && variant === "limit") rows = t.rows;
+        }
+    }
+    return { ours: oursT, limit: limitT, rows };
+}
+
+async function measure(ours: Side, naive: Side, q: BenchQuery, ctx: QueryContext, o: PolicyBenchOptions, mismatches: string[]): Promise<QueryResult> {
+    const note = rowChecker(q, ctx, mismatches);
+    const { ours: oursT, limit: limitT, rows } = await oursAndLimit(ours, q, ctx, o, note);
+    // Naive: one warm-up; a slow query (>= 5 s) counts its warm-up as the only run.
+    const naiveT: number[] = [];
+    let naiveTimedOut = false;
+    const warm = await asUser(naive, q, 0, ctx, o.timeoutMs);
+    note("naive", 0, warm);
+    if (warm.timedOut || warm.ms >= 5000) {
+        naiveT.push(warm.ms);
+        naiveTimedOut = !!warm.timedOut;
+    } else {
+        let spent = 0;
+        for (let r = 0; r < o.runs; r++) {
+            const t = await asUser(naive, q, r, ctx, o.timeoutMs);
+            note("naive", r, t);
+            naiveT.push(t.ms);
+            naiveTimedOut ||= !!t.timedOut;
+            spent += t.ms;
+            if (r >= 2 && spent + t.ms > o.naiveBudgetMs) break;
+        }
+    }
+    const oursPlan = await explainAsUser(ours, q, ctx, true, o.timeoutMs);
+    const limitPlan = await explainLimit(ours, q, ctx);
+    const naivePlan = await explainAsUser(naive, q, ctx, false, o.timeoutMs);
+    const oursScans = scans(oursPlan);
+    const limitScans = scans(limitPlan);
+    const ours_ = summarize(oursT);
+    const limit_ = summarize(limitT);
+    const naive_ = summarize(naiveT, naiveTimedOut);
+    return {
+        id: q.id,
+        table: q.table,
+        title: q.title,
+        policies: applicablePolicies(o.objects, q),
+        rows: ctx.rows,
+        ours: ours_,
+        limit: limit_,
+        naive: naive_,
+        oursOverLimit: ours_.median / limit_.median,
+        naiveOverOurs: naive_.median / ours_.median,
+        resultRows: rows,
+        plan: {
+            ours: oursPlan,
+            limit: limitPlan,
+            naive: naivePlan,
+            oursScans,
+            limitScans,
+            naiveScans: scans(naivePlan),
+            hasInitPlan: oursPlan.some((l) => /InitPlan/.test(l)),
+            usesIndex: oursScans.some((s) => /Index/.test(s)),
+            sameAccessPath: JSON.stringify(accessPath(oursPlan)) === JSON.stringify(accessPath(limitPlan)),
+            naivePerRowCalls: perRowCalls(naivePlan),
+            oursPerRowCalls: perRowCalls(oursPlan),
+        },
+    };
+}
+
+export async function runPolicyBench(o: PolicyBenchOptions): Promise<PolicyBenchResult> {
+    const naive = naiveForms(o.objects);
+    log(`policies: naive forms change ${naive.changes.filter((c) => !c.dropped).length} policies and drop ${naive.changes.filter((c) => c.dropped).length} indexes`);
+    const dbs: LocalDatabase[] = [];
+    let ours: Side | undefined;
+    let nv: Side | undefined;
+    const loadMs: Record<string, number> = {};
+    const results: QueryResult[] = [];
+    const mismatches: string[] = [];
+    try {
+        const oursDb = await o.server.createDatabase();
+        dbs.push(oursDb);
+        const naiveDb = await o.server.createDatabase();
+        dbs.push(naiveDb);
+        await Promise.all([applyAll(oursDb.url, o.objects), applyAll(naiveDb.url, naive.objects)]);
+        log("policies: applied the dev stack (ours) and its naive forms (naive) with applyCreate as postgres");
+        ours = await side(oursDb);
+        nv = await side(naiveDb);
+        const info = await ours.su.query(
+            `select version() as version, current_setting('shared_buffers') as shared_buffers, current_setting('work_mem') as work_mem,
+                    current_setting('jit') as jit, pg_jit_available()::text as jit_available, current_setting('max_parallel_workers_per_gather') as parallel_workers_per_gather`,
+        );
+        const server = info.rows[0] as Record<string, string>;
+        await Promise.all([seedUsers(ours.su), seedUsers(nv.su)]);
+        let have = 0;
+        let lastCtx: QueryContext | undefined;
+        const only = process.env.BENCH_QUERIES?.split(",").map((x) => x.trim());
+        const queries = QUERIES.filter((x) => !only || only.some((p) => x.id.startsWith(p)));
+        for (const size of o.sizes) {
+            const t0 = now();
+            log(`policies: loading rows ${have}..${size} into both databases`);
+            const o1 = ours;
+            const n1 = nv;
+            await Promise.all([loadRows(o1.su, have, size, (m) => log(`ours ${m}`)), loadRows(n1.su, have, size, (m) => log(`naive ${m}`))]);
+            await Promise.all([vacuumAnalyze(o1.su), vacuumAnalyze(n1.su)]);
+            have = size;
+            loadMs[fmtRows(size)] = Math.round(now() - t0);
+            log(`policies: ${fmtRows(size)} rows per table ready in ${fmtMs(now() - t0)}`);
+            const ctx: QueryContext = { rows: size, documents: await sampleDocuments(ours.su, size) };
+            if (ctx.documents.length < 10) throw new Error(`only ${ctx.documents.length} sampled documents at ${size} rows`);
+            lastCtx = ctx;
+            for (const q of queries) {
+                const t1 = now();
+                const res = await measure(ours, nv, q, ctx, o, mismatches);
+                results.push(res);
+                log(
+                    `  ${fmtRows(size).padStart(4)} ${q.id.padEnd(22)} ours ${fmtMs(res.ours.median).padStart(9)}  limit ${fmtMs(res.limit.median).padStart(9)}  ` +
+                        `naive ${fmtMs(res.naive.median).padStart(9)} (${res.naive.runs} runs)  a/c ${res.oursOverLimit.toFixed(2)}  b/a ${res.naiveOverOurs.toFixed(1)}  ` +
+                        `[${fmtMs(now() - t1)}]`,
+                );
+            }
+        }
+        let fixes: PolicyBenchResult["fixes"];
+        if (o.fixes && lastCtx) {
+            const applied = candidateFixes(o.objects);
+            for (const f of applied) for (const c of f.changes) await ours.su.query(c.sql);
+            log(`policies: applied candidate fixes to ours (${applied.map((f) => `${f.id}: ${f.changes.length} objects`).join(", ")}); measuring again at ${fmtRows(lastCtx.rows)}`);
+            const fixResults: FixResult[] = [];
+            for (const q of queries) {
+                const note = rowChecker(q, lastCtx, mismatches, " (with fixes)");
+                const m = await oursAndLimit(ours, q, lastCtx, o, note);
+                const plan = await explainAsUser(ours, q, lastCtx, true, o.timeoutMs);
+                const limitPlan = await explainLimit(ours, q, lastCtx);
+                const before = results.find((x) => x.id === q.id && x.rows === lastCtx!.rows);
+                const r: FixResult = {
+                    id: q.id,
+                    rows: lastCtx.rows,
+                    ours: summarize(m.ours),
+                    limit: summarize(m.limit),
+                    oursOverLimit: median(m.ours) / median(m.limit),
+                    before: before?.oursOverLimit ?? NaN,
+                    oursPlan: plan,
+                    hasInitPlan: plan.some((l) => /InitPlan/.test(l)),
+                    sameAccessPath: JSON.stringify(accessPath(plan)) === JSON.stringify(accessPath(limitPlan)),
+                };
+                fixResults.push(r);
+                log(`  fixed ${fmtRows(lastCtx.rows).padStart(4)} ${q.id.padEnd(22)} ours ${fmtMs(r.ours.median).padStart(9)}  limit ${fmtMs(r.limit.median).padStart(9)}  a/c ${r.oursOverLimit.toFixed(2)} (was ${r.before.toFixed(2)})`);
+            }
+            fixes = { applied, results: fixResults };
+        }
+        return { sizes: o.sizes, runs: o.runs, naive: naive.changes, server, loadMs, results, mismatches, fixes };
+    } finally {
+        await closeSide(ours);
+        await closeSide(nv);
+        for (const db of dbs) await db.drop().catch(() => undefined);
+    }
+}

@@ -1,0 +1,178 @@
+/**
+ * The typical requests measured in part 1, each as the API runs it (as the
+ * user) and as its limit: the same statement run by a superuser (no RLS) with
+ * the hand-written WHERE clause that gives the same rows.
+ */
+import { AppRole, BenchUser, byRole, userById } from "./data";
+
+export type TableName = "public.articles" | "public.messages" | "storage.objects";
+
+export interface QueryContext {
+    rows: number;
+    /** Objects in the `documents` bucket sampled from the data set (name, owner id). */
+    documents: { name: string; owner: string }[];
+}
+
+export interface BenchQuery {
+    id: string;
+    table: TableName;
+    /** What the request does, for the report. */
+    title: string;
+    /** Through the Storage API (supabase_storage_admin -> role) instead of PostgREST. */
+    storage?: boolean;
+    /** A write: run in a transaction that is rolled back. */
+    write?: boolean;
+    /** As the user (RLS applies). */
+    sql: string;
+    /** As a superuser (no RLS), with the equivalent hand-written WHERE clause. */
+    limitSql: string;
+    /** Who runs run number r, with which parameters (the same for all three variants). */
+    pick(r: number, ctx: QueryContext): { user: BenchUser; params: unknown[] };
+}
+
+function pickUser(role: AppRole, r: number): BenchUser {
+    const list = byRole(role);
+    return list[(r * 17 + 3) % list.length];
+}
+
+/** Distinct pseudo-random row ids 1..rows per run. */
+const rowId = (r: number, rows: number) => 1 + ((r * 7919 + 104729) % rows);
+
+export const QUERIES: BenchQuery[] = [
+    // ---------------------------------------------------------------- articles
+    {
+        id: "articles.own",
+        table: "public.articles",
+        title: "editor lists own articles (`.eq('author_id', uid)`)",
+        sql: "select id, title, status from public.articles where author_id = $1 order by id",
+        limitSql: "select id, title, status from public.articles where author_id = $1 order by id",
+        pick: (r) => {
+            const user = pickUser("editor", r);
+            return { user, params: [user.id] };
+        },
+    },
+    {
+        id: "articles.published",
+        table: "public.articles",
+        title: "viewer lists a page of articles (RLS leaves the published ones), limit 100",
+        sql: "select id, title from public.articles order by id limit 100",
+        limitSql: "select id, title from public.articles where status = 'published' order by id limit 100",
+        pick: (r) => ({ user: pickUser("viewer", r), params: [] }),
+    },
+    {
+        id: "articles.admin_page",
+        table: "public.articles",
+        title: "admin lists all articles, first page (order by id limit 100)",
+        sql: "select id, title, status, author_id from public.articles order by id limit 100",
+        limitSql: "select id, title, status, author_id from public.articles order by id limit 100",
+        pick: (r) => ({ user: pickUser("admin", r), params: [] }),
+    },
+    {
+        id: "articles.admin_count",
+        table: "public.articles",
+        title: "admin counts all articles (`count=exact`)",
+        sql: "select count(*) from public.articles",
+        limitSql: "select count(*) from public.articles",
+        pick: (r) => ({ user: pickUser("admin", r), params: [] }),
+    },
+    {
+        id: "articles.delete",
+        table: "public.articles",
+        title: "admin deletes an article by id (rolled back)",
+        write: true,
+        sql: "delete from public.articles where id = $1",
+        limitSql: "delete from public.articles where id = $1",
+        pick: (r, ctx) => ({ user: pickUser("admin", r), params: [rowId(r, ctx.rows)] }),
+    },
+    // ---------------------------------------------------------------- messages
+    {
+        id: "messages.own",
+        table: "public.messages",
+        title: "user lists own messages (`.eq('user_id', uid)`)",
+        sql: "select id, message, channel_id from public.messages where user_id = $1 order by id",
+        limitSql: "select id, message, channel_id from public.messages where user_id = $1 order by id",
+        pick: (r) => {
+            const user = pickUser("viewer", r);
+            return { user, params: [user.id] };
+        },
+    },
+    {
+        id: "messages.admin_page",
+        table: "public.messages",
+        title: "admin lists all messages, first page (order by id limit 100)",
+        sql: "select id, message, user_id, channel_id from public.messages order by id limit 100",
+        limitSql: "select id, message, user_id, channel_id from public.messages order by id limit 100",
+        pick: (r) => ({ user: pickUser("admin", r), params: [] }),
+    },
+    {
+        id: "messages.admin_count",
+        table: "public.messages",
+        title: "admin counts all messages (`count=exact`)",
+        sql: "select count(*) from public.messages",
+        limitSql: "select count(*) from public.messages",
+        pick: (r) => ({ user: pickUser("admin", r), params: [] }),
+    },
+    {
+        id: "messages.delete",
+        table: "public.messages",
+        title: "moderator deletes someone's message by id (rolled back)",
+        write: true,
+        sql: "delete from public.messages where id = $1",
+        limitSql: "delete from public.messages where id = $1",
+        pick: (r, ctx) => ({ user: pickUser("moderator", r), params: [rowId(r, ctx.rows)] }),
+    },
+    // ---------------------------------------------------------------- storage
+    {
+        id: "storage.own_folder",
+        table: "storage.objects",
+        title: "user lists own folder in `documents` (`name like '<uid>/%'`)",
+        storage: true,
+        sql: "select name from storage.objects where bucket_id = $1 and name like $2",
+        limitSql: "select name from storage.objects where bucket_id = $1 and name like $2",
+        pick: (r) => {
+            const user = pickUser("viewer", r);
+            return { user, params: ["documents", `${user.id}/%`] };
+        },
+    },
+    {
+        id: "storage.admin_page",
+        table: "storage.objects",
+        title: "admin lists the `documents` bucket, first page (order by name limit 100)",
+        storage: true,
+        sql: "select name from storage.objects where bucket_id = $1 order by name limit 100",
+        limitSql: "select name from storage.objects where bucket_id = $1 order by name limit 100",
+        pick: (r) => ({ user: pickUser("admin", r), params: ["documents"] }),
+    },
+    {
+        id: "storage.admin_count",
+        table: "storage.objects",
+        title: "admin counts the `documents` bucket",
+        storage: true,
+        sql: "select count(*) from storage.objects where bucket_id = $1",
+        limitSql: "select count(*) from storage.objects where bucket_id = $1",
+        pick: (r) => ({ user: pickUser("admin", r), params: ["documents"] }),
+    },
+    {
+        id: "storage.admin_delete",
+        table: "storage.objects",
+        title: "admin removes someone's object (rolled back)",
+        storage: true,
+        write: true,
+        sql: "delete from storage.objects where bucket_id = $1 and name = $2",
+        limitSql: "delete from storage.objects where bucket_id = $1 and name = $2",
+        pick: (r, ctx) => ({ user: pickUser("admin", r), params: ["documents", ctx.documents[r % ctx.documents.length].name] }),
+    },
+    {
+        id: "storage.own_delete",
+        table: "storage.objects",
+        title: "user removes an object in own folder (rolled back)",
+        storage: true,
+        write: true,
+        sql: "delete from storage.objects where bucket_id = $1 and name = $2",
+        limitSql: "delete from storage.objects where bucket_id = $1 and name = $2",
+        pick: (r, ctx) => {
+            const d = ctx.documents[(r * 7 + 1) % ctx.documents.length];
+            return { user: userById.get(d.owner)!, params: ["documents", d.name] };
+        },
+    },
+];

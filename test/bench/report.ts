@@ -1,0 +1,288 @@
+/**
+ * Renders the benchmark report (Markdown) from the measured results, with
+ * the targets judged mechanically from the numbers.
+ */
+import type { BenchReport } from "./run";
+import type { QueryResult } from "./policies";
+import { keyLines } from "./policies";
+import { fmtMs, fmtRatio, fmtRows } from "./util";
+
+/** Naive counts as "slow" (the >= 10x target applies) from this median on. */
+export const NAIVE_SLOW_MS = 100;
+export const LIMIT_TARGET = 1.2;
+export const NAIVE_TARGET = 10;
+export const APPLY_TARGET = 2;
+/** Supabase's default statement_timeout for the authenticated role. */
+const SUPABASE_TIMEOUT_MS = 8000;
+
+const verdict = (ok: boolean | undefined) => (ok === undefined ? "not measured" : ok ? "**met**" : "**MISSED**");
+const cell = (s: string) => s.replace(/\|/g, "\\|");
+
+function sample(s: { median: number; p95: number; runs: number; timedOut?: boolean }, withRuns = false): string {
+    const base = `${s.timedOut ? "> " : ""}${fmtMs(s.median)} / ${fmtMs(s.p95)}`;
+    return withRuns ? `${base} (${s.runs})` : base;
+}
+
+function targets(r: BenchReport): string[] {
+    const out: string[] = ["## Targets", "", "| target | measured | verdict |", "|---|---|---|"];
+    const p = r.policies;
+    if (p) {
+        const largest = Math.max(...p.sizes);
+        const at = p.results.filter((x) => x.rows === largest);
+        const missed = at.filter((x) => x.oursOverLimit > LIMIT_TARGET);
+        const worst = [...at].sort((a, b) => b.oursOverLimit - a.oursOverLimit)[0];
+        const scope = largest === 1_000_000 ? "at 1M rows" : `at ${fmtRows(largest)} rows (1M not run: BENCH_MAX_ROWS)`;
+        out.push(
+            `| our policies within ${LIMIT_TARGET}x of the hand-written limit ${scope} | ${at.length - missed.length} of ${at.length} requests within; worst ${worst?.id} ${fmtRatio(worst?.oursOverLimit)}` +
+                `${missed.length ? `; over: ${missed.map((x) => `${x.id} ${fmtRatio(x.oursOverLimit)} (+${fmtMs(x.ours.median - x.limit.median)})`).join(", ")}` : ""} | ${largest === 1_000_000 ? verdict(missed.length === 0) : "not measured at 1M"} |`,
+        );
+        if (p.fixes) {
+            const fx = p.fixes.results;
+            const within = fx.filter((x) => x.oursOverLimit <= LIMIT_TARGET);
+            out.push(
+                `| (information) the same with the candidate fixes F1+F2 (not in the product) | ${within.length} of ${fx.length} within; ` +
+                    `${fx.filter((x) => x.oursOverLimit > LIMIT_TARGET).map((x) => `${x.id} ${fmtRatio(x.oursOverLimit)} (+${fmtMs(x.ours.median - x.limit.median)})`).join(", ") || "all within"} | – |`,
+            );
+        }
+        const slow = p.results.filter((x) => x.naive.median >= NAIVE_SLOW_MS);
+        const slowMissed = slow.filter((x) => x.naiveOverOurs < NAIVE_TARGET);
+        out.push(
+            `| >= ${NAIVE_TARGET}x faster than the naive forms where naive is slow (naive median >= ${NAIVE_SLOW_MS} ms) | ${slow.length} slow naive cases; ` +
+                `${slow.length ? `smallest gain ${fmtRatio(Math.min(...slow.map((x) => x.naiveOverOurs)))}, largest ${fmtRatio(Math.max(...slow.map((x) => x.naiveOverOurs)), slow.some((x) => x.naive.timedOut))}` : "none"}` +
+                `${slowMissed.length ? `; under ${NAIVE_TARGET}x: ${slowMissed.map((x) => `${x.id}@${fmtRows(x.rows)} ${fmtRatio(x.naiveOverOurs)}`).join(", ")}` : ""} | ${verdict(slow.length ? slowMissed.length === 0 : undefined)} |`,
+        );
+    }
+    const a = r.apply;
+    if (a) {
+        out.push(
+            `| apply within ${APPLY_TARGET}x of \`psql -f\` | ${a.psql ? `${fmtMs(a.ours.median)} vs ${fmtMs(a.psql.median)}: ${fmtRatio(a.oursOverPsql)} (vs psql without its ${fmtMs(a.psql.startup.median)} start-up: ${fmtRatio(a.oursOverPsqlNet)}); driven in parallel like the engine: ${a.oursParallel ? fmtRatio(a.oursParallelOverPsql) : "failed"}` : a.psqlMissing} | ${verdict(a.oursOverPsql === undefined ? undefined : a.oursOverPsql <= APPLY_TARGET)} |`,
+        );
+        const writes = a.noop.delta.tup_inserted + a.noop.delta.tup_updated + a.noop.delta.tup_deleted;
+        const ok = a.noop.queries === 0 && a.noop.changes === 0 && writes === 0 && a.noop.delta.wal_bytes === 0 && a.noop.delta.xact_commit === 0 && a.noop.delta.xids_assigned === 0;
+        out.push(
+            `| no-op re-apply writes nothing | check+diff of ${a.noop.objects} objects: ${a.noop.queries} queries, ${a.noop.changes} changes, ${a.noop.delta.xact_commit} commits, ${writes} rows written, ${a.noop.delta.xids_assigned} transaction ids, ${a.noop.delta.wal_bytes} WAL bytes | ${verdict(ok)} |`,
+        );
+    }
+    if (r.scale) {
+        const last = r.scale.points[r.scale.points.length - 1];
+        out.push(
+            `| construction grows linearly (not a stated target) | 10 -> 1000 policies+rows: objects x${last.objectsRatio.toFixed(1)}, time ${fmtRatio(last.msRatio)}, heap ${fmtRatio(last.heapRatio)}; marginal cost per object 100->1000 vs 10->100: time ${fmtRatio(r.scale.marginalMsGrowth)}, heap ${fmtRatio(r.scale.marginalHeapGrowth)} | ${r.scale.linear ? "linear" : "**not linear**"} |`,
+        );
+    }
+    out.push("");
+    return out;
+}
+
+function policySection(r: BenchReport): string[] {
+    const p = r.policies!;
+    const out: string[] = [];
+    out.push("## 1. Policy overhead");
+    out.push("");
+    out.push(
+        `Two databases on one server, the dev stack applied to each with \`applyCreate\` as role postgres: **(a) ours** (the generated policies) and **(b) naive** ` +
+            `(the same objects with every \`(select …)\` wrapper removed and the indexes on policy columns dropped). Same rows in both: 1,000 users ` +
+            `(1% admin, 1% moderator, 10% editor, 88% viewer), 100 channels, and N rows in each of public.articles, public.messages and storage.objects, each row owned by a pseudo-random user. ` +
+            `Requests run as the user exactly as PostgREST / the Storage API run them (\`asRequest\`: role + request.jwt.claims in a transaction; deletes rolled back). ` +
+            `**(c) limit**: the same statement as a superuser (no RLS) with the hand-written WHERE clause that returns the same rows. ` +
+            `Times are client-side, statement only (one round trip on localhost), median / p95 over ${p.runs} runs per variant after 2 warm-ups (ours and limit interleaved, different users/ids per run, same for all variants); ` +
+            `naive gets fewer runs when slow (one run when >= 5 s). Row counts are checked to be equal across variants${p.mismatches.length ? ` — **${p.mismatches.length} MISMATCHES** (see below)` : " (all equal)"}.`,
+    );
+    out.push("");
+    out.push(`Server: ${p.server.version?.split(" on ")[0]}; shared_buffers ${p.server.shared_buffers}, work_mem ${p.server.work_mem}, jit ${p.server.jit} (available: ${p.server.jit_available}), max_parallel_workers_per_gather ${p.server.parallel_workers_per_gather}. Load + VACUUM ANALYZE per size (both databases in parallel): ${Object.entries(p.loadMs).map(([k, v]) => `${k} ${fmtMs(v)}`).join(", ")}.`);
+    out.push("");
+    out.push("| request | rows/table | result rows | (a) ours median / p95 | (c) limit median / p95 | (b) naive median / p95 (runs) | a/c | b/a | InitPlan | index scan | same access path as limit |");
+    out.push("|---|---:|---:|---:|---:|---:|---:|---:|:-:|:-:|:-:|");
+    for (const x of p.results) {
+        const policyTrue = x.policies.every((y) => y.expr.trim() === "true");
+        out.push(
+            `| ${cell(x.id)} | ${fmtRows(x.rows)} | ${x.resultRows} | ${sample(x.ours)} | ${sample(x.limit)} | ${sample(x.naive, true)}${x.naive.median > SUPABASE_TIMEOUT_MS ? " ⏱" : ""} | ` +
+                `${fmtRatio(x.oursOverLimit)}${x.rows === 1_000_000 && x.oursOverLimit > LIMIT_TARGET ? " ✗" : ""} | ${fmtRatio(x.naiveOverOurs, x.naive.timedOut)} | ` +
+                `${x.plan.hasInitPlan ? "yes" : policyTrue ? "n/a" : "**no**"} | ${x.plan.usesIndex ? "yes" : "no"} | ${x.plan.sameAccessPath ? "yes" : "**no**"} |`,
+        );
+    }
+    out.push("");
+    out.push(
+        `a/c = ours over the limit (1.0 = no overhead); b/a = naive over ours. ✗ = over ${LIMIT_TARGET}x at 1M rows. ⏱ = the naive request takes longer than Supabase's default ` +
+            `statement_timeout for \`authenticated\` (8 s): on a real project it fails instead of being slow (here the timeout is raised to measure it). "n/a": the request's policy is \`true\` (nothing to evaluate once).`,
+    );
+    out.push("");
+    out.push("Requests:");
+    out.push("");
+    const seen = new Set<string>();
+    for (const x of p.results) {
+        if (seen.has(x.id)) continue;
+        seen.add(x.id);
+        out.push(`- \`${x.id}\`: ${x.title}. Policies (as generated): ${x.policies.map((y) => `"${y.name}" \`${y.expr}\``).join("; ") || "none"}.`);
+    }
+    out.push("");
+    const largest = Math.max(...p.sizes);
+    out.push(`### Plans at ${fmtRows(largest)} rows (key lines; full plans in report.json)`);
+    out.push("");
+    out.push("EXPLAIN (ANALYZE, BUFFERS) of ours runs as the user inside the request transaction (rolled back); the limit's scan nodes and the naive plan's per-row function calls (plain EXPLAIN) are listed under each.");
+    out.push("");
+    for (const x of p.results.filter((y) => y.rows === largest)) out.push(...planBlock(x));
+    if (p.fixes) out.push(...fixesBlock(p));
+    out.push("### Naive forms used");
+    out.push("");
+    for (const c of p.naive) out.push(c.dropped ? `- dropped \`${c.id}\`` : `- \`${c.id}\`: \`${c.to}\``);
+    out.push("");
+    if (p.mismatches.length) {
+        out.push("### Row-count mismatches (the run is not valid)");
+        out.push("");
+        for (const m of p.mismatches.slice(0, 30)) out.push(`- ${m}`);
+        out.push("");
+    }
+    return out;
+}
+
+function fixesBlock(p: NonNullable<BenchReport["policies"]>): string[] {
+    const f = p.fixes!;
+    const out: string[] = [];
+    const rows = f.results[0]?.rows ?? 0;
+    out.push(`### Candidate fixes, measured at ${fmtRows(rows)} rows (not in the product)`);
+    out.push("");
+    out.push(
+        "After the table above, the benchmark applied these changes to the `ours` database only (derived from the same objects; see test/bench/fixes.ts) and measured (a) and (c) again, interleaved, with the row counts checked against the limit:",
+    );
+    out.push("");
+    for (const x of f.applied) {
+        out.push(`- **${x.id}** ${x.title} — where: ${x.file}. ${x.changes.length} objects${x.changes.length ? `, e.g.` : ""}`);
+        if (x.changes.length) out.push("", "  ```sql", ...x.changes[0].sql.split("\n").map((l) => `  ${l}`), "  ```");
+    }
+    out.push("");
+    out.push("| request | (a) ours + fixes median / p95 | (c) limit median / p95 | a/c with fixes | a/c as generated | InitPlan | same access path as limit |");
+    out.push("|---|---:|---:|---:|---:|:-:|:-:|");
+    for (const r of f.results) {
+        out.push(
+            `| ${r.id} | ${sample(r.ours)} | ${sample(r.limit)} | ${fmtRatio(r.oursOverLimit)}${r.rows === 1_000_000 && r.oursOverLimit > LIMIT_TARGET ? " ✗" : ""} | ${fmtRatio(r.before)} | ${r.hasInitPlan ? "yes" : "no"} | ${r.sameAccessPath ? "yes" : "**no**"} |`,
+        );
+    }
+    out.push("");
+    const storage = f.results.filter((r) => r.id.startsWith("storage.own_folder") || r.id.startsWith("storage.admin_count"));
+    for (const r of storage) {
+        out.push(`**${r.id} with fixes**`, "", "```", ...keyLines(r.oursPlan), "```", "");
+    }
+    return out;
+}
+
+function planBlock(x: QueryResult): string[] {
+    return [
+        `**${x.id}** — ours ${fmtMs(x.ours.median)}, limit ${fmtMs(x.limit.median)}, naive ${fmtMs(x.naive.median)}`,
+        "",
+        "```",
+        ...keyLines(x.plan.ours),
+        "```",
+        `${x.plan.oursPerRowCalls.length ? `ours evaluates per row: ${x.plan.oursPerRowCalls.join(", ")}. ` : ""}limit: ${x.plan.limitScans.join("; ") || "(no scan node)"}. naive: ${x.plan.naiveScans.join("; ") || "(no scan node)"}${x.plan.naivePerRowCalls.length ? `; per-row calls in filters: ${x.plan.naivePerRowCalls.join(", ")}` : ""}.`,
+        "",
+    ];
+}
+
+function applySection(r: BenchReport): string[] {
+    const a = r.apply!;
+    const out: string[] = [];
+    out.push("## 2. Apply cost");
+    out.push("");
+    out.push(
+        `The dev stack's ${a.objects} database objects (${Object.entries(a.kinds).map(([k, v]) => `${v} ${k}`).join(", ")}), collected from the program under Pulumi mocks, in dependency order, ` +
+            `applied as role postgres to a fresh bootstrapped database (a new one per run; median / p95 of ${a.ours.runs} runs, variants rotated). ` +
+            `The script for psql and node-pg is every object's create SQL concatenated (${a.statements} statements, ${a.scriptBytes.toLocaleString("en-US")} bytes) in one transaction. ` +
+            `The three variants leave ${a.sameCatalog ? "the same" : "**DIFFERENT**"} catalog (fingerprint of policies, functions, columns, indexes, ACLs, triggers, enums, seed rows, buckets).`,
+    );
+    out.push("");
+    out.push("| variant | median / p95 | round trips | ours / variant |");
+    out.push("|---|---:|---:|---:|");
+    out.push(`| ours: \`applyCreate\` per object, sequentially on one connection (one transaction each: lock timeout, advisory lock, inspect before and after) | ${sample(a.ours)} | ${a.ours.roundTrips} | 1.00x |`);
+    out.push(
+        `| ours, driven like the engine: each object as soon as its dependencies are done, through a pool of 4 (the provider's pool size) | ` +
+            (a.oursParallel
+                ? `${sample(a.oursParallel)} | ${a.oursParallel.roundTrips} | ${fmtRatio(a.ours.median / a.oursParallel.median)} |`
+                : `**failed**: ${cell(a.oursParallelError ?? "?")} | – | – |`),
+    );
+    if (a.psql) {
+        out.push(`| \`psql -X -q -v ON_ERROR_STOP=1 -f\` (${a.psql.version}; wall time incl. process start and SCRAM login) | ${sample(a.psql)} | ${a.psql.roundTrips} | ${fmtRatio(a.oursOverPsql)} |`);
+        out.push(`| psql start-up alone (\`psql -c 'select 1'\`) | ${sample(a.psql.startup)} | 1 | – |`);
+    } else out.push(`| psql | ${a.psqlMissing} | – | – |`);
+    out.push(`| node-pg: the script as one query on an open connection | ${sample(a.nodePg)} | ${a.nodePg.roundTrips} | ${fmtRatio(a.oursOverNodePg)} |`);
+    out.push("");
+    const bd = Object.entries(a.ours.breakdown).sort((x, y) => y[1].ms - x[1].ms);
+    const total = bd.reduce((t, [, v]) => t + v.ms, 0);
+    out.push(
+        `Where ours spends its time (last run, client-side time per kind of statement, ${a.objects} objects): ` +
+            bd.map(([k, v]) => `${k} ${v.count} x = ${fmtMs(v.ms)} (${Math.round((100 * v.ms) / total)}%)`).join("; ") +
+            ". Per kind of object (all statements): " +
+            Object.entries(a.ours.byKind)
+                .sort((x, y) => y[1].ms - x[1].ms)
+                .map(([k, v]) => `${k} ${fmtMs(v.ms)} (${v.count} statements)`)
+                .join(", ") +
+            ".",
+    );
+    out.push("");
+    const d = (c: typeof a.control) =>
+        `${c.xact_commit} commits, ${c.xact_rollback} rollbacks, ${c.tup_inserted}/${c.tup_updated}/${c.tup_deleted} rows inserted/updated/deleted, ${c.xids_assigned} transaction ids assigned, ${c.wal_bytes} WAL bytes`;
+    out.push((a.autovacuumOff ? "Autovacuum was switched off (ALTER SYSTEM, embedded server) while counting. " : "Autovacuum stayed on (external server): background WAL may show up. ") + "No-change re-apply and refresh, on the database of the last `ours` run (after VACUUM ANALYZE, VACUUM and CHECKPOINT). `pg_stat_database` counters of that database and the cluster's WAL position, read from another database after the connections closed:");
+    out.push("");
+    out.push("| step | time | queries sent | result | server counters (delta) |");
+    out.push("|---|---:|---:|---|---|");
+    out.push(`| idle interval (noise floor) | – | – | – | ${d(a.control)} |`);
+    out.push(`| \`check\` + \`diff\` of every object (a no-op \`pulumi up\`) | ${fmtMs(a.noop.checkAndDiffMs)} | ${a.noop.queries} | ${a.noop.changes} changes, ${a.noop.replaces} replaces | ${d(a.noop.delta)} |`);
+    out.push(`| \`read\` of every object (\`pulumi refresh\`) | ${fmtMs(a.refresh.readMs)} | ${a.refresh.queries} | ${a.refresh.drift.length} drifted${a.refresh.drift.length ? `: ${a.refresh.drift.slice(0, 5).join(", ")}` : ""} | ${d(a.refresh.delta)} |`);
+    out.push("");
+    out.push(
+        "A transaction id is assigned to every transaction that writes anything (a row, a catalog entry), never to a read-only one, so `transaction ids assigned` = 0 over a window proves nothing was written in it. " +
+            "WAL bytes are cluster-wide and also count what the server writes on its own: with autovacuum on, or without the second VACUUM after ANALYZE (whose dead pg_statistic rows later reads prune, a few hundred bytes), a read-only window shows WAL too.",
+    );
+    out.push("");
+    out.push(
+        "In a real `pulumi up`, grants go through @pulumi/postgresql's Grant (its plugin cannot be downloaded here), so its no-op behaviour is not measured; above, our provider diffs them too.",
+    );
+    out.push("");
+    return out;
+}
+
+function scaleSection(r: BenchReport): string[] {
+    const s = r.scale!;
+    const out: string[] = [];
+    out.push("## 3. Construction scale (Pulumi mocks)");
+    out.push("");
+    out.push(
+        `\`new SupabaseStack(...)\` with the dev stack's model plus n generated policies (one table and owner_id index per four policies: select, insert, update, delete) and n seed rows, ` +
+            `timed from the constructor until every child resource has been registered with the mocks; heap growth is heapUsed after minus before (gc forced, stack kept alive). ` +
+            `One Node process per n (--expose-gc), one warm-up construction, then median of ${s.reps} (n = 1000: ${s.repsLargest}) constructions.`,
+    );
+    out.push("");
+    out.push("| n policies + n rows | objects | resources | construction median | time vs n=10 | objects vs n=10 | ms per object | heap growth | heap vs n=10 |");
+    out.push("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (const p of s.points) {
+        out.push(
+            `| ${p.n} | ${p.objects} | ${p.resources} | ${fmtMs(p.medianMs)} | ${fmtRatio(p.msRatio)} | ${fmtRatio(p.objectsRatio)} | ${p.msPerObject.toFixed(2)} | ${(p.medianHeapBytes / 2 ** 20).toFixed(1)} MiB | ${fmtRatio(p.heapRatio)} |`,
+        );
+    }
+    out.push("");
+    out.push(
+        `Growth: the cost of one more object between n = 100 and 1000 is ${fmtRatio(s.marginalMsGrowth)} (time) and ${fmtRatio(s.marginalHeapGrowth)} (heap) of its cost between 10 and 100: ${s.linear ? "linear in the number of objects" : "**worse than linear**"}.`,
+    );
+    out.push("");
+    return out;
+}
+
+export function renderReport(r: BenchReport): string {
+    const out: string[] = [];
+    out.push("# supabase-pulumi benchmark");
+    out.push("");
+    out.push(
+        `\`${r.command}\` — ${r.startedAt}, ${r.totalMs ? `${Math.round(r.totalMs / 1000)} s` : "?"} in total. Machine: ${r.machine.cpus} cores (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, ` +
+            `${r.machine.platform}, Node ${r.machine.node}; database: ${r.settings.server}.`,
+    );
+    out.push("");
+    out.push(...targets(r));
+    if (r.policies) out.push(...policySection(r));
+    if (r.apply) out.push(...applySection(r));
+    if (r.scale) out.push(...scaleSection(r));
+    if (r.errors.length) {
+        out.push("## Errors");
+        out.push("");
+        for (const e of r.errors) out.push("```", e, "```");
+        out.push("");
+    }
+    return out.join("\n");
+}
