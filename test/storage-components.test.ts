@@ -56,7 +56,7 @@ describe("storage components under Pulumi mocks", () => {
         }
         assert.deepStrictEqual(policies.find((p) => p.name.endsWith("upload-to-own-folder"))!.inputs.object, {
             kind: "policy", schema: "storage", table: "objects", name: "avatars: users upload to own folder", command: "insert", mode: "permissive", roles: ["authenticated"],
-            withCheck: "bucket_id = 'avatars' and (storage.foldername(name))[1] = (select auth.uid())::text",
+            withCheck: "bucket_id = 'avatars' and name COLLATE \"C\" >= (select auth.uid()::text || '/') and name COLLATE \"C\" < (select auth.uid()::text || '0')",
         });
         assert.strictEqual(await value(b.publicUrl), "https://abcdefghijklmnopqrst.supabase.co/storage/v1/object/public/avatars");
         const warnings = await value(b.warnings);

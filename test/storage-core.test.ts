@@ -158,10 +158,10 @@ describe("storage core: policy patterns", () => {
         const own = ownFolder("docs", ["update"])[0];
         assert.deepStrictEqual(own, {
             kind: "policy", schema: "storage", table: "objects", name: "docs: users update own folder", command: "update", roles: ["authenticated"],
-            using: "bucket_id = 'docs' and (storage.foldername(name))[1] = (select auth.uid())::text",
-            withCheck: "bucket_id = 'docs' and (storage.foldername(name))[1] = (select auth.uid())::text",
+            using: "bucket_id = 'docs' and name COLLATE \"C\" >= (select auth.uid()::text || '/') and name COLLATE \"C\" < (select auth.uid()::text || '0')",
+            withCheck: "bucket_id = 'docs' and name COLLATE \"C\" >= (select auth.uid()::text || '/') and name COLLATE \"C\" < (select auth.uid()::text || '0')",
         });
-        assert.strictEqual(ownFolder("docs", ["select"], { alsoOwner: true })[0].using, "bucket_id = 'docs' and (storage.foldername(name))[1] = (select auth.uid())::text and owner_id = (select auth.uid())::text");
+        assert.strictEqual(ownFolder("docs", ["select"], { alsoOwner: true })[0].using, "bucket_id = 'docs' and name COLLATE \"C\" >= (select auth.uid()::text || '/') and name COLLATE \"C\" < (select auth.uid()::text || '0') and owner_id = (select auth.uid())::text");
         const pub = publicReadOwnWrite("avatars");
         assert.deepStrictEqual(pub.map((p) => `${p.command} ${p.roles!.join(",")} ${p.name}`), [
             "select anon,authenticated avatars: anyone reads",
@@ -205,7 +205,7 @@ describe("storage core: policy patterns", () => {
         ]);
         assert.strictEqual(
             merged[0].using,
-            "bucket_id = 'docs' and (((storage.foldername(name))[1] = (select auth.uid())::text) or ((select auth.jwt() ->> 'user_role') = 'admin'))",
+            "bucket_id = 'docs' and name COLLATE \"C\" >= (select case when (select auth.jwt() ->> 'user_role') = 'admin' then '' else auth.uid()::text || '/' end) and name COLLATE \"C\" < (select case when (select auth.jwt() ->> 'user_role') = 'admin' then U&'\\+10FFFF' else auth.uid()::text || '0' end)",
         );
         // Different roles are not merged; a bare bucket test absorbs the rest.
         const pub = mergeBucketPolicies("av", [...publicReadOwnWrite("av"), ...ownFolder("av", ["select"])]);
