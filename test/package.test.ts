@@ -134,6 +134,18 @@ describe("composing under Pulumi mocks", function () {
         for (const g of children.filter((c) => c.type === "postgresql:index/grant:Grant")) assert.match(g.provider, /::shared-pg::/);
     });
 
+    it("chains grants on the same object, so the engine never runs two GRANTs on one table at once", async () => {
+        const { SupabaseStack } = require("../components") as typeof import("../components");
+        const stack = new SupabaseStack("chain", { connection: "postgresql://postgres:pw@db.example.test:5432/postgres" });
+        await new Promise((r) => stack.objectIds.apply(r));
+        await settle();
+        const grants = seen.filter((r) => r.type === "postgresql:index/grant:Grant" && r.name.endsWith("-table-public.profiles"));
+        assert.deepStrictEqual(grants.map((g) => g.name), ["chain-db-grant-anon-table-public.profiles", "chain-db-grant-authenticated-table-public.profiles", "chain-db-grant-service_role-table-public.profiles"]);
+        const urn = (r: Registered) => `urn:pulumi:dev::app-example::supabase-pulumi:index:Database$postgresql:index/grant:Grant::${r.name}`;
+        assert.ok(grants[1].dependencies.includes(urn(grants[0])), grants[1].dependencies.join("\n"));
+        assert.ok(grants[2].dependencies.includes(urn(grants[1])));
+    });
+
     it("example (b) keeps the app stack's secret outputs secret through a StackReference", async () => {
         seen = recordRegistrations(
             (type) =>

@@ -184,7 +184,7 @@ async function runStatements(client: ClientBase, spec: DbObject, statements: str
 export async function applyCreate(db: Connections, spec: DbObject, opts: ApplyOptions = {}): Promise<ObjectState | undefined> {
     const kind = kindOf(spec);
     return inTransaction(db, spec, opts, async (client) => {
-        const exists = (await inspect(client, spec)) !== undefined;
+        const exists = !kind.idempotentCreate && (await inspect(client, spec)) !== undefined;
         await runStatements(client, spec, exists ? (kind.reassert ? kind.reassert(spec as any) : kind.update(spec as any, spec as any)) : kind.create(spec as any));
         return inspect(client, spec);
     });

@@ -140,8 +140,11 @@ export function roleModelObjects(args: RoleModelArgs, sql: RoleSqlBodies, argume
             name: "authorize",
             args: [{ name: "requested_permission", type: "public.app_permission" }],
             returns: "boolean",
-            language: "sql",
+            // plpgsql: its plan is cached per session (a SECURITY DEFINER sql function is planned on every call);
+            // parallel safe: a policy that calls it does not forbid a parallel plan.
+            language: "plpgsql",
             volatility: "stable",
+            parallel: "safe",
             securityDefiner: true,
             body: sql.authorize,
             uses: ["table:public.user_roles", "table:public.role_permissions"],
@@ -152,8 +155,11 @@ export function roleModelObjects(args: RoleModelArgs, sql: RoleSqlBodies, argume
             name: "has_role",
             args: [{ name: "requested_role", type: "public.app_role" }],
             returns: "boolean",
-            language: "sql",
+            // plpgsql: its plan is cached per session (a SECURITY DEFINER sql function is planned on every call);
+            // parallel safe: a policy that calls it does not forbid a parallel plan.
+            language: "plpgsql",
             volatility: "stable",
+            parallel: "safe",
             securityDefiner: true,
             body: sql.hasRole,
             uses: ["table:public.user_roles"],

@@ -112,6 +112,7 @@ export const ALLOW_DELETE = `select set_config('storage.allow_delete_query', 'tr
 export const bucket: ObjectKind<BucketSpec> = {
     kind: "bucket",
     typeName: "Bucket",
+    idempotentCreate: true,
     normalize(spec, arg) {
         if (typeof spec !== "object" || spec === null) throw new InputError(arg, "must be a bucket: { id, public?, fileSizeLimit?, allowedMimeTypes?, emptyOnDelete? }.");
         const id = validateBucketId(`${arg}.id`, spec.id);

@@ -28,6 +28,8 @@ export interface FunctionSpec {
     securityDefiner?: boolean;
     /** Pinned search_path; default '' (every name in the body schema-qualified). */
     searchPath?: string;
+    /** `safe` lets a query that calls it run in parallel; default unsafe (Postgres' default). */
+    parallel?: "safe" | "restricted" | "unsafe";
     /** Ids of managed objects the body uses (e.g. `table:public.user_roles`), so they are created first. */
     uses?: string[];
     /** Lints this object's author accepts, each with the reason (see core/lints). Not rendered into SQL. */
@@ -52,6 +54,7 @@ function header(s: FunctionSpec, orReplace: boolean): string {
         `returns ${returns}`,
         `language ${s.language}`,
         s.volatility ?? "volatile",
+        `parallel ${s.parallel ?? "unsafe"}`,
         s.securityDefiner ? "security definer" : "security invoker",
         `set search_path = ${s.searchPath ? s.searchPath.split(",").map((p) => ident(p.trim())).join(", ") : literal("")}`,
         `as ${tag}${s.body}${tag}`,
@@ -88,6 +91,10 @@ export const fn: ObjectKind<FunctionSpec> = {
             out.volatility = spec.volatility;
         }
         if (spec.securityDefiner) out.securityDefiner = true;
+        if (spec.parallel !== undefined) {
+            if (!["safe", "restricted", "unsafe"].includes(spec.parallel)) throw new InputError(`${arg}.parallel`, "must be safe, restricted or unsafe.");
+            out.parallel = spec.parallel;
+        }
         if (spec.searchPath !== undefined && spec.searchPath !== "") {
             String(spec.searchPath).split(",").forEach((p, i) => validateIdentifier(`${arg}.searchPath[${i}]`, p.trim()));
             out.searchPath = spec.searchPath;
@@ -99,8 +106,8 @@ export const fn: ObjectKind<FunctionSpec> = {
         return out;
     },
     id: (s) => `function:${s.schema}.${s.name}`,
-    // A different argument list or return type is a different function in Postgres.
-    identity: ["schema", "name", "args", "returns", "language"],
+    // A different argument list or return type is a different function in Postgres; language and body change in place.
+    identity: ["schema", "name", "args", "returns"],
     create: (s) => [header(s, false)],
     update: (_old, next) => [header(next, true)],
     drop: (s) => [`drop function ${functionSignature(s)}`],

@@ -42,6 +42,7 @@ const grantee = (r: string) => (r === "public" ? "public" : ident(r));
 export const grant: ObjectKind<GrantSpec> = {
     kind: "grant",
     typeName: "Grant",
+    idempotentCreate: true,
     normalize(spec, arg) {
         const objectType = spec.objectType;
         if (!(objectType in PRIVILEGES)) throw new InputError(`${arg}.objectType`, `must be one of ${Object.keys(PRIVILEGES).join(", ")}.`);

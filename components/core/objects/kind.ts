@@ -31,6 +31,8 @@ export interface ObjectKind<S extends { kind: string }> {
      * saw drift). Default: `update(spec, spec)`.
      */
     reassert?(spec: S): string[];
+    /** `create` is safe to run over an existing object (upsert, revoke+grant): no read-back needed before it. */
+    idempotentCreate?: boolean;
     /** A check run before drop; returns a reason to refuse, or undefined. */
     dropGuard?(spec: S): { query: Query; refuse(row: any): string | undefined };
 }

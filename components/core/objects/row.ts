@@ -38,6 +38,7 @@ function where(key: Record<string, Scalar>): string {
 export const row: ObjectKind<RowSpec> = {
     kind: "row",
     typeName: "Row",
+    idempotentCreate: true,
     normalize(spec, arg) {
         const out: RowSpec = {
             kind: "row",
