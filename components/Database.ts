@@ -89,9 +89,6 @@ function createDatabase(name: string, parent: pulumi.Resource, args: DatabaseArg
     const pgArgs = providerArgsFromUrl(connection);
     let pgProvider: postgresql.Provider | undefined;
     const resources: Record<string, pulumi.Resource> = {};
-    // Two GRANT/REVOKEs on one object at the same moment fail in Postgres with "tuple concurrently
-    // updated" (the engine applies resources in parallel), so grants on the same object form a chain.
-    const lastGrantOn = new Map<string, pulumi.Resource>();
     for (const { object, dependsOn } of ordered) {
         const id = objectId(object);
         const opts: pulumi.CustomResourceOptions = { ...inherited, parent, dependsOn: dependsOn.map((d) => resources[d]) };
@@ -100,11 +97,7 @@ function createDatabase(name: string, parent: pulumi.Resource, args: DatabaseArg
         } else if (object.kind === "grant") {
             // A postgresql provider the caller passed (providers: { postgresql }) wins over our own.
             pgProvider ??= (parent.getProvider("postgresql::Grant") as postgresql.Provider | undefined) ?? new postgresql.Provider(`${name}-postgresql`, pgArgs, { parent, protect: componentOpts.protect });
-            const target = JSON.stringify([object.schema, object.objectType, object.objects]);
-            const previous = lastGrantOn.get(target);
-            const grantOpts = { ...opts, provider: pgProvider, dependsOn: previous ? [...(opts.dependsOn as pulumi.Resource[]), previous] : opts.dependsOn };
-            resources[id] = new postgresql.Grant(childName(name, object), grantArgs(object, pgArgs.database as pulumi.Input<string>), grantOpts);
-            lastGrantOn.set(target, resources[id]);
+            resources[id] = new postgresql.Grant(childName(name, object), grantArgs(object, pgArgs.database as pulumi.Input<string>), { ...opts, provider: pgProvider });
         } else {
             resources[id] = new DatabaseObject(childName(name, object), { connection, object, timeouts: args.timeouts }, opts, KINDS[object.kind].typeName);
         }

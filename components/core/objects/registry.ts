@@ -69,6 +69,17 @@ export function dependencyOrder(objects: DbObject[]): { object: DbObject; depend
     }
     const deps = new Map<string, string[]>();
     for (const [id, o] of byId) deps.set(id, [...new Set(kindOf(o).references(o))].filter((r) => r !== id && byId.has(r)));
+    // Two GRANT/REVOKEs on one object at the same moment fail in Postgres ("tuple concurrently
+    // updated"), and the engine applies independent resources in parallel: grants on the same
+    // object form a chain, in declaration order.
+    const lastGrantOn = new Map<string, string>();
+    for (const [id, o] of byId) {
+        if (o.kind !== "grant") continue;
+        const target = JSON.stringify([o.schema, o.objectType, [...o.objects].sort()]);
+        const previous = lastGrantOn.get(target);
+        if (previous) deps.get(id)!.push(previous);
+        lastGrantOn.set(target, id);
+    }
     const out: { object: DbObject; dependsOn: string[] }[] = [];
     const state = new Map<string, "visiting" | "done">();
     const visit = (id: string, path: string[]) => {
