@@ -169,6 +169,59 @@ describe("applying to a live database: locks, faults, concurrency (real Postgres
     });
 });
 
+describe("the server restarts during an apply (real embedded Postgres)", function () {
+    this.timeout(120000);
+    // Its own embedded server (even with DATABASE_URL): restarting the shared one would disturb other suites.
+    let server: import("../components/local/postgres").LocalServer;
+    let db: LocalDatabase;
+    before(async () => {
+        await loadSqlParser();
+        const { startLocalServer } = require("../components/local/postgres") as typeof import("../components/local/postgres");
+        server = await startLocalServer();
+        db = await server.createDatabase();
+        await slowDdl(db, 500);
+    });
+    after(async () => {
+        await server?.stop();
+    });
+
+    it("reconnects within its bound and converges when the server comes back", async () => {
+        const pool = new pg.Pool({ connectionString: db.url, application_name: "supabase-pulumi", max: 2 });
+        pool.on("error", () => undefined);
+        try {
+            const t0 = Date.now();
+            const apply = applyCreate(pool, table("slow_restarted"), { retryBaseMs: 200 });
+            await new Promise((r) => setTimeout(r, 200)); // mid-way through the slow CREATE TABLE
+            await server.restart!(300);
+            const state: any = await apply;
+            const ms = Date.now() - t0;
+            assert.strictEqual(state.rls, true);
+            const admin = await connect(db.superuserUrl);
+            const n = (await admin.query(`select count(*)::int as n from pg_class where relname = 'slow_restarted'`)).rows[0].n;
+            await admin.end();
+            assert.strictEqual(n, 1);
+            console.log(`      restart: server down ~300 ms mid-apply; the apply reconnected and finished in ${ms} ms`);
+        } finally {
+            await pool.end();
+        }
+    });
+
+    it("fails clearly, after its retries, when the server stays down", async () => {
+        const pool = new pg.Pool({ connectionString: db.url, max: 2, connectionTimeoutMillis: 2000 });
+        pool.on("error", () => undefined);
+        const down = server.restart!(4000); // down for 4 s, longer than 3 retries of 50-200 ms backoff
+        await new Promise((r) => setTimeout(r, 300));
+        try {
+            const t0 = Date.now();
+            await assert.rejects(applyCreate(pool, table("never"), { retryBaseMs: 50, maxRetries: 3 }), /ECONNREFUSED|terminat|starting up|shut ?down/i);
+            assert.ok(Date.now() - t0 < 4000, "gave up within its bound instead of hanging");
+        } finally {
+            await down;
+            await pool.end();
+        }
+    });
+});
+
 /** Everything in the catalog a stack could touch: objects, ACLs, triggers on auth.users, seed rows. */
 async function catalogSnapshot(c: pg.Client): Promise<string> {
     const q = async (sql: string) => JSON.stringify((await c.query(sql)).rows);

@@ -73,6 +73,12 @@ export interface LocalServer {
   createDatabase(opts?: { name?: string; defaultGrants?: boolean }): Promise<LocalDatabase>;
   /** Stops the server (embedded) / drops the databases it created (external), removes the temp dir. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Embedded only: stops the server (fast shutdown, open connections are
+   * terminated) and starts it again on the same port, keeping the data, after
+   * `downMs`. For fault tests. Undefined for an external server.
+   */
+  restart?(downMs?: number): Promise<void>;
   kind: "embedded" | "external";
   /** Milliseconds measured: initdb, server start, each template bootstrap, last clone. */
   timings: { init?: number; start?: number; template?: Record<string, number>; lastClone?: number };
@@ -155,6 +161,7 @@ interface ServerCore {
   log: (m: string) => void;
   timings: LocalServer["timings"];
   shutdown(): Promise<void>;
+  restart?(downMs?: number): Promise<void>;
 }
 
 function makeServer(core: ServerCore): LocalServer {
@@ -251,6 +258,7 @@ function makeServer(core: ServerCore): LocalServer {
     kind: core.kind,
     superuserUrl: core.superuserUrl,
     timings: core.timings,
+    restart: core.restart,
     async createDatabase(opts = {}) {
       if (stopping) throw new Error("server is stopped");
       const template = await ensureTemplate(!!opts.defaultGrants);
@@ -335,7 +343,8 @@ async function startEmbedded(log: (m: string) => void): Promise<LocalServer> {
     user: "supabase_admin",
     password: superPassword,
     authMethod: "scram-sha-256",
-    persistent: false,
+    // Data survives ep.stop() (restart() needs it); cleanup() removes the temp dir itself.
+    persistent: true,
     createPostgresUser: isRoot,
     initdbFlags: ["--encoding=UTF8", ...initdbLocaleFlags()],
     postgresFlags: [
@@ -391,9 +400,25 @@ async function startEmbedded(log: (m: string) => void): Promise<LocalServer> {
   }
   // A forgotten stop() must not keep the process alive: unref the postgres
   // child and its pipes (the exit hooks still stop it).
-  child = (ep as unknown as { process?: ChildProcess }).process;
-  child?.unref();
-  for (const stream of [child?.stdin, child?.stdout, child?.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
+  const unrefChild = () => {
+    child = (ep as unknown as { process?: ChildProcess }).process;
+    child?.unref();
+    for (const stream of [child?.stdin, child?.stdout, child?.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
+  };
+  unrefChild();
+  const restart = async (downMs = 0) => {
+    const keepAlive = setInterval(() => undefined, 1000);
+    try {
+      await ep.stop();
+      running = false;
+      await new Promise((r) => setTimeout(r, downMs));
+      await ep.start();
+      running = true;
+      unrefChild();
+    } finally {
+      clearInterval(keepAlive);
+    }
+  };
   exitCleanups.add(syncCleanup);
   installExitCodeGuard();
   const passwords = Object.fromEntries(LOGIN_ROLES.map((r) => [r, crypto.randomBytes(18).toString("hex")])) as Record<LoginRole, string>;
@@ -405,6 +430,7 @@ async function startEmbedded(log: (m: string) => void): Promise<LocalServer> {
     log,
     timings,
     shutdown: cleanup,
+    restart,
   });
 }
 
