@@ -383,3 +383,23 @@ function hintFor(status: number): string {
         default: return "";
     }
 }
+
+/** What a provider needs to reach the Management API: the resource's token and base URL, plus test hooks. */
+export interface ClientTestHooks {
+    sleep?: (ms: number) => Promise<void>;
+    now?: () => number;
+    random?: () => number;
+    maxRetries?: number;
+}
+
+/** A client for one resource's inputs (token, optional base URL) with the provider's hooks. */
+export function clientForResource(props: { accessToken: string; apiBaseUrl?: string }, hooks: ClientTestHooks): ManagementClient {
+    return new ManagementClient({
+        accessToken: props.accessToken,
+        baseUrl: props.apiBaseUrl,
+        sleep: hooks.sleep,
+        now: hooks.now,
+        random: hooks.random,
+        maxRetries: hooks.maxRetries,
+    });
+}

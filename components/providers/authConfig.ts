@@ -11,7 +11,7 @@ import {
     checkAuthSettings,
     checkProjectRef,
     isNotFound,
-    ManagementClient,
+    clientForResource,
     pickAuthKeys,
 } from "../management";
 
@@ -48,16 +48,6 @@ export interface AuthConfigProviderOptions {
     maxRetries?: number;
 }
 
-function authClientFor(props: AuthConfigInputs, options: AuthConfigProviderOptions): ManagementClient {
-    return new ManagementClient({
-        accessToken: props.accessToken,
-        baseUrl: props.apiBaseUrl,
-        sleep: options.sleep,
-        now: options.now,
-        random: options.random,
-        maxRetries: options.maxRetries,
-    });
-}
 
 /** The managed settings in `props`, by our names. */
 function settingsOf(props: Partial<AuthConfigInputs>): AuthSettings {
@@ -123,7 +113,7 @@ export function createAuthConfigProvider(options: AuthConfigProviderOptions = {}
         },
 
         async create(inputs: AuthConfigInputs) {
-            const client = authClientFor(inputs, options);
+            const client = clientForResource(inputs, options);
             const patch = authSettingsToPatch(settingsOf(inputs));
             const keys = Object.keys(patch) as AuthApiKey[];
             const current = await client.getAuthConfig(inputs.projectRef);
@@ -133,7 +123,7 @@ export function createAuthConfigProvider(options: AuthConfigProviderOptions = {}
         },
 
         async read(id: string, props: AuthConfigState) {
-            const client = authClientFor(props, options);
+            const client = clientForResource(props, options);
             let current: AuthConfig;
             try {
                 current = await client.getAuthConfig(props.projectRef);
@@ -146,7 +136,7 @@ export function createAuthConfigProvider(options: AuthConfigProviderOptions = {}
         },
 
         async update(_id: string, olds: AuthConfigState, news: AuthConfigInputs) {
-            const client = authClientFor(news, options);
+            const client = clientForResource(news, options);
             const previous: Record<string, unknown> = { ...olds.previous };
             const wanted = authSettingsToPatch(settingsOf(news)) as Record<string, unknown>;
             const patch: Record<string, unknown> = {};
@@ -172,7 +162,7 @@ export function createAuthConfigProvider(options: AuthConfigProviderOptions = {}
             const restore = props.previous ?? {};
             if (Object.keys(restore).length === 0) return;
             try {
-                await authClientFor(props, options).updateAuthConfig(props.projectRef, restore);
+                await clientForResource(props, options).updateAuthConfig(props.projectRef, restore);
             } catch (err) {
                 // The project is gone, and its auth settings with it.
                 if (!isNotFound(err)) throw err;

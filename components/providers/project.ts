@@ -8,7 +8,8 @@ import {
     type CheckFailure,
     type CreateProjectBody,
     type InstanceSize,
-    ManagementClient,
+    clientForResource,
+    type ManagementClient,
     type Project,
     poolerConnectionString,
     type SupabaseRegion,
@@ -133,16 +134,6 @@ async function redactingSecrets<T>(secrets: unknown[], work: () => Promise<T>): 
     }
 }
 
-function clientFor(props: ProjectInputs, options: ProjectProviderOptions): ManagementClient {
-    return new ManagementClient({
-        accessToken: props.accessToken,
-        baseUrl: props.apiBaseUrl,
-        sleep: options.sleep,
-        now: options.now,
-        random: options.random,
-        maxRetries: options.maxRetries,
-    });
-}
 
 async function waitUntilHealthy(client: ManagementClient, ref: string, props: ProjectInputs, options: ProjectProviderOptions) {
     const { project } = await waitForProjectHealthy(client, ref, {
@@ -352,7 +343,7 @@ export function createProjectProvider(options: ProjectProviderOptions = {}): pul
 
         async create(inputs: ProjectInputs) {
             return redactingSecrets([inputs.accessToken, inputs.dbPassword], async () => {
-                const client = clientFor(inputs, options);
+                const client = clientForResource(inputs, options);
                 if (inputs.existingProjectRef !== undefined) {
                     const found = await findAdoptable(client, inputs);
                     const project = await waitUntilHealthy(client, found.ref, inputs, options);
@@ -380,7 +371,7 @@ export function createProjectProvider(options: ProjectProviderOptions = {}): pul
 
         async read(id: string, props: ProjectState) {
             return redactingSecrets([props.accessToken, props.dbPassword], async () => {
-                const client = clientFor(props, options);
+                const client = clientForResource(props, options);
                 const project = await client.findProject(id);
                 if (!project || project.status === "REMOVED") return { id: undefined as unknown as string, props: undefined };
                 const live = {
@@ -395,7 +386,7 @@ export function createProjectProvider(options: ProjectProviderOptions = {}): pul
 
         async update(id: string, olds: ProjectState, news: ProjectInputs) {
             return redactingSecrets([olds.accessToken, olds.dbPassword, news.accessToken, news.dbPassword], async () => {
-                const client = clientFor(news, options);
+                const client = clientForResource(news, options);
                 if (news.existingProjectRef !== undefined) {
                     // Adopted: read only. A new dbPassword means it was changed elsewhere; the URLs follow it.
                     await findAdoptable(client, { ...news, existingProjectRef: id });
@@ -424,7 +415,7 @@ export function createProjectProvider(options: ProjectProviderOptions = {}): pul
             if (props.existingProjectRef !== undefined) return;
             await redactingSecrets([props.accessToken, props.dbPassword], async () => {
                 // Undefined when it is gone already: deleting twice is fine.
-                await clientFor(props, options).deleteProject(id);
+                await clientForResource(props, options).deleteProject(id);
             });
         },
     };
