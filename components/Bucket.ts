@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { InputError } from "./core/errors";
-import { mergeBucketPolicies, PolicyPattern, patternPolicies, publicBucketWarning, StorageContext } from "./core/model/storage";
+import { BucketConfig, mergeBucketPolicies, patternPolicies, publicBucketWarning, StorageContext } from "./core/model/storage";
 import { BucketSpec, bucket as bucketKind } from "./core/objects/bucket";
 import { PolicySpec } from "./core/objects/policy";
 import { normalize } from "./core/objects/registry";
@@ -9,24 +9,8 @@ import { ApplyOptions } from "./providers/apply";
 import { BucketResource } from "./providers/bucket";
 import { DatabaseObject } from "./providers/databaseObject";
 
-export interface BucketArgs {
-    /** Bucket id (its URL segment): 1-63 characters, letters, digits, `_ - .` and a few more; no `/`. */
-    id: string;
-    /** Display name; default the id. Only the SQL backend can set a different name. */
-    name?: string;
-    /**
-     * Default false. **Public-bucket URLs bypass RLS entirely**: anyone can
-     * download any object of a public bucket by URL, whatever the policies say.
-     */
-    public?: boolean;
-    /** Largest upload, in bytes or as `"50MB"` (decimal units, as the Storage API parses them); default no per-bucket limit. */
-    fileSizeLimit?: number | string;
-    /** `type/subtype` or `type/*`; default every type. */
-    allowedMimeTypes?: string[];
-    /** Delete the bucket's objects when the bucket is deleted; default false (deleting a non-empty bucket fails). */
-    emptyOnDelete?: boolean;
-    /** Access patterns on storage.objects for this bucket: `ownFolder`, `publicReadOwnWrite`, `{ adminOverride: { via: claim } }`, `orgFolders`. */
-    policies?: PolicyPattern[];
+/** A bucket as stack config declares it (id, visibility, limits, policy patterns), plus where to apply it. */
+export interface BucketArgs extends BucketConfig {
     /** The Storage API (hosted): project URL and service_role key (kept secret). Preferred for the bucket itself. */
     api?: pulumi.Input<{ url: pulumi.Input<string>; serviceRoleKey: pulumi.Input<string> }>;
     /**

@@ -342,14 +342,25 @@ export type PolicyPattern =
     | { orgFolders: OrgFoldersOptions | null };
 
 export interface BucketConfig {
+    /** Bucket id (its URL segment): 1-63 characters, letters, digits, `_ - .` and a few more; no `/`. */
     id: string;
+    /** Display name; default the id. Only the SQL backend can set a different name. */
     name?: string;
+    /**
+     * Default false. **Public-bucket URLs bypass RLS entirely**: anyone can
+     * download any object of a public bucket by URL, whatever the policies say.
+     */
     public?: boolean;
-    /** Bytes, or a string such as "50MB". */
+    /** Largest upload, in bytes or as `"50MB"` (decimal units, as the Storage API parses them); default no per-bucket limit. */
     fileSizeLimit?: number | string;
+    /** `type/subtype` or `type/*`; default every type. */
     allowedMimeTypes?: string[];
+    /** Delete the bucket's objects when the bucket is deleted; default false (deleting a non-empty bucket fails). */
     emptyOnDelete?: boolean;
-    /** Who may do what in this bucket. No policies: only service_role (and public URLs, if public). */
+    /**
+     * Who may do what in this bucket: `ownFolder`, `publicReadOwnWrite`, `{ adminOverride: { via: claim } }`,
+     * `orgFolders`. No policies: only service_role (and public URLs, if public).
+     */
     policies?: PolicyPattern[];
 }
 
