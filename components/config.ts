@@ -80,10 +80,3 @@ export function readProgramConfig(config = new pulumi.Config("supabase-pulumi"))
     };
     return { stack, project, auth, protect };
 }
-
-/** Local mode only: the stack's args with its database URL. */
-export function stackArgsFromConfig(config = new pulumi.Config("supabase-pulumi")): SupabaseStackArgs {
-    const c = readProgramConfig(config);
-    if (!c.databaseUrl) throw new InputError("supabase-pulumi:databaseUrl", "is not set; stackArgsFromConfig is for stacks that target an existing database.");
-    return { ...c.stack, connection: c.databaseUrl };
-}

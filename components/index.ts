@@ -2,7 +2,7 @@
 export { SupabaseStack, SupabaseStackArgs } from "./SupabaseStack";
 export { Database, DatabaseArgs } from "./Database";
 export { DatabaseObject, databaseObjectProvider } from "./providers/databaseObject";
-export { readProgramConfig, stackArgsFromConfig, ProgramConfig } from "./config";
+export { readProgramConfig, ProgramConfig } from "./config";
 export { SupabaseProject, SupabaseProjectArgs } from "./Project";
 export { AuthConfig, AuthConfigArgs } from "./AuthConfig";
 export { ProjectResource, projectProvider, createProjectProvider } from "./providers/project";

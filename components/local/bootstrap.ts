@@ -4,6 +4,7 @@
  * sql/supabase/default-grants.sql). Must run as a superuser, like Supabase's
  * own `supabase_admin`.
  */
+import { ident, literal } from "../core/sql";
 import { sqlDir } from "../sqlFiles";
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -40,12 +41,6 @@ export function bootstrapVersion(): string {
   return crypto.createHash("sha256").update(readBootstrapSql()).update("\0").update(readDefaultGrantsSql()).digest("hex").slice(0, 16);
 }
 
-export function quoteIdent(s: string): string {
-  return pg.escapeIdentifier(s);
-}
-export function quoteLiteral(s: string): string {
-  return pg.escapeLiteral(s);
-}
 
 /** True when the connected database already has an `auth` schema (a Supabase database or an earlier bootstrap). */
 export async function hasAuthSchema(client: pg.ClientBase): Promise<boolean> {
@@ -58,7 +53,7 @@ export async function setRolePasswords(client: pg.ClientBase, passwords: RolePas
   for (const role of LOGIN_ROLES) {
     const pw = passwords[role];
     if (pw === undefined) continue;
-    await client.query(`ALTER ROLE ${quoteIdent(role)} PASSWORD ${quoteLiteral(pw)}`);
+    await client.query(`ALTER ROLE ${ident(role)} PASSWORD ${literal(pw)}`);
   }
 }
 

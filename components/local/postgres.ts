@@ -26,6 +26,7 @@ import * as os from "os";
 import * as path from "path";
 import { ChildProcess, execFileSync } from "child_process";
 import { rmSync } from "fs";
+import { ident, literal } from "../core/sql";
 import * as pg from "pg";
 import {
   LOGIN_ROLES,
@@ -34,8 +35,6 @@ import {
   bootstrapSupabase,
   bootstrapVersion,
   hasAuthSchema,
-  quoteIdent,
-  quoteLiteral,
   setRolePasswords,
 } from "./bootstrap";
 
@@ -194,7 +193,7 @@ function makeServer(core: ServerCore): LocalServer {
     for (const { datname } of r.rows) {
       const born = parseInt(datname.split("_")[1], 36);
       if (!(Date.now() - born > 3_600_000)) continue;
-      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)}`).then(
+      await admin.query(`DROP DATABASE IF EXISTS ${ident(datname)}`).then(
         () => core.log(`dropped stale database ${datname}`),
         () => undefined, // in use: leave it
       );
@@ -222,14 +221,14 @@ function makeServer(core: ServerCore): LocalServer {
             core.log(`reusing template ${name}`);
             return;
           }
-          if (found.rowCount) await admin.query(`DROP DATABASE ${quoteIdent(name)} WITH (FORCE)`);
-          await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
+          if (found.rowCount) await admin.query(`DROP DATABASE ${ident(name)} WITH (FORCE)`);
+          await admin.query(`CREATE DATABASE ${ident(name)}`);
           await withClient(withUrl(core.superuserUrl, { database: name }), async (c) => {
             c.on("notice", (n) => core.log(`bootstrap ${name}: ${n.severity ?? "NOTICE"}: ${n.message}`));
             const result = await bootstrapSupabase(c, { defaultGrants });
             if (result !== "bootstrapped") throw new Error(`template ${name} unexpectedly has an auth schema`);
           });
-          await admin.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteral(tag)}`);
+          await admin.query(`COMMENT ON DATABASE ${ident(name)} IS ${literal(tag)}`);
         });
         if (!passwordsSet) {
           // Roles exist now (cluster-wide). Never touch the password of the role we are connected as.
@@ -251,7 +250,7 @@ function makeServer(core: ServerCore): LocalServer {
   async function dropDatabase(name: string): Promise<void> {
     if (!created.has(name)) return;
     created.delete(name);
-    await withClient(core.superuserUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
+    await withClient(core.superuserUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`));
   }
 
   const server: LocalServer = {
@@ -265,7 +264,7 @@ function makeServer(core: ServerCore): LocalServer {
       const name = opts.name ?? randomName("sb");
       const t0 = Date.now();
       await withClient(core.superuserUrl, (admin) =>
-        admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)} OWNER postgres`),
+        admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template)} OWNER postgres`),
       );
       core.timings.lastClone = Date.now() - t0;
       created.add(name);
