@@ -1,36 +1,8 @@
 import * as assert from "assert";
-import * as pulumi from "@pulumi/pulumi";
 import { loadSqlParser } from "../components/core/expression";
+import { isSecretInput, recordRegistrations, Registered } from "./support/registrations";
 
-/** Every resource the program registers, as the engine would see it. */
-interface Registered {
-    type: string;
-    name: string;
-    inputs: any;
-    parent?: string;
-}
-
-function recordResources(): Registered[] {
-    const seen: Registered[] = [];
-    pulumi.runtime.setMocks(
-        {
-            newResource(args) {
-                seen.push({ type: args.type, name: args.name, inputs: args.inputs });
-                return { id: `${args.name}-id`, state: args.inputs };
-            },
-            call(args) {
-                throw new Error(`unexpected call ${args.token}`);
-            },
-        },
-        "supabase-pulumi",
-        "dev",
-        false,
-    );
-    return seen;
-}
-
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const isSecret = (v: any) => v && typeof v === "object" && v[pulumi.runtime.specialSigKey] === SECRET_SIG;
+const isSecret = isSecretInput;
 const settle = () => new Promise((r) => setTimeout(r, 50));
 const URL = "postgresql://postgres:s3cret-pw@db.example.supabase.co:5432/postgres?sslmode=require";
 
@@ -40,7 +12,7 @@ describe("components under Pulumi mocks", () => {
 
     before(async () => {
         await loadSqlParser();
-        seen = recordResources();
+        seen = recordRegistrations();
         components = require("../components");
     });
     beforeEach(() => seen.splice(0));
