@@ -205,7 +205,7 @@ describe("storage core: policy patterns", () => {
         ]);
         assert.strictEqual(
             merged[0].using,
-            "bucket_id = 'docs' and name COLLATE \"C\" >= (select case when (select auth.jwt() ->> 'user_role') = 'admin' then '' else auth.uid()::text || '/' end) and name COLLATE \"C\" < (select case when (select auth.jwt() ->> 'user_role') = 'admin' then U&'\\+10FFFF' else auth.uid()::text || '0' end)",
+            "bucket_id = 'docs' and name COLLATE \"C\" >= (select case when auth.jwt() ->> 'user_role' = 'admin' then '' else auth.uid()::text || '/' end) and name COLLATE \"C\" < (select case when auth.jwt() ->> 'user_role' = 'admin' then U&'\\+10FFFF' else auth.uid()::text || '0' end)",
         );
         // Different roles are not merged; a bare bucket test absorbs the rest.
         const pub = mergeBucketPolicies("av", [...publicReadOwnWrite("av"), ...ownFolder("av", ["select"])]);

@@ -52,9 +52,13 @@ export const OWN_FOLDER = `name COLLATE "C" >= (select auth.uid()::text || '/') 
  * otherwise, decided once per statement.
  */
 export function ownFolderOrAll(adminCond: string): string {
+    // Inside a bound the admin test is already evaluated once per statement:
+    // its own "(select ...)" would only add a nested InitPlan to plan and run.
+    const m = ADMIN_CONDITION.exec(adminCond);
+    const admin = m ? `${m[1]}${m[2] ?? ""}` : adminCond;
     return (
-        `name COLLATE "C" >= (select case when ${adminCond} then '' else auth.uid()::text || '/' end) and ` +
-        `name COLLATE "C" < (select case when ${adminCond} then U&'\\+10FFFF' else auth.uid()::text || '0' end)`
+        `name COLLATE "C" >= (select case when ${admin} then '' else auth.uid()::text || '/' end) and ` +
+        `name COLLATE "C" < (select case when ${admin} then U&'\\+10FFFF' else auth.uid()::text || '0' end)`
     );
 }
 
