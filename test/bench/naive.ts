@@ -7,7 +7,10 @@
  *   `(select auth.jwt() ->> 'user_role')` -> `auth.jwt() ->> 'user_role'`
  *   (so Postgres evaluates them per row, not once per statement as an InitPlan);
  * - no index on a column a policy of the same table reads
- *   (articles.author_id/status, messages.user_id, channels.created_by).
+ *   (articles.author_id/status, messages.user_id, channels.created_by);
+ * - storage's own-folder test as Supabase's storage guide writes it,
+ *   `(storage.foldername(name))[1] = auth.uid()::text` (an admin override
+ *   ORed to it), instead of our indexable range on `name COLLATE "C"`.
  *
  * Everything else (tables, functions, grants, seed rows, Supabase's own
  * storage indexes, user_roles' unique (user_id, role) which the Supabase RBAC
@@ -15,6 +18,16 @@
  */
 import { PolicySpec } from "../../components/core/objects/policy";
 import { DbObject, objectId } from "../../components/core/objects/registry";
+import { OWN_FOLDER } from "../../components/core/model/storage";
+
+const GUIDE_OWN_FOLDER = "(storage.foldername(name))[1] = auth.uid()::text";
+/** What ownFolderOrAll(admin) renders: capture the admin test. */
+const OWN_OR_ALL = /name COLLATE "C" >= \(select case when (.+?) then '' else auth\.uid\(\)::text \|\| '\/' end\) and name COLLATE "C" < \(select case when \1 then U&'\\\+10FFFF' else auth\.uid\(\)::text \|\| '0' end\)/;
+
+/** The storage guide's own-folder form in place of our range (with an admin override ORed to it). */
+export function guideStorageForm(expr: string): string {
+    return expr.split(OWN_FOLDER).join(GUIDE_OWN_FOLDER).replace(OWN_OR_ALL, (_, admin: string) => `(${GUIDE_OWN_FOLDER} or ${admin})`);
+}
 
 /** `(select f(...))` or `(select f(...) ->> 'k')` for auth.* / public.* functions without nested parentheses in the arguments. */
 const WRAPPED = /\(select ((?:auth|public)\.[a-z_]+\([^()]*\)(?:\s*->>?\s*'[^']*')*)\)/gi;
@@ -61,8 +74,8 @@ export function naiveForms(objects: DbObject[]): NaiveForms {
         }
         if (o.kind === "policy") {
             const p: PolicySpec = { ...o };
-            if (p.using !== undefined) p.using = unwrap(p.using);
-            if (p.withCheck !== undefined) p.withCheck = unwrap(p.withCheck);
+            if (p.using !== undefined) p.using = unwrap(guideStorageForm(p.using));
+            if (p.withCheck !== undefined) p.withCheck = unwrap(guideStorageForm(p.withCheck));
             if (p.using !== o.using || p.withCheck !== o.withCheck) {
                 changes.push({ id: objectId(o), from: o.using ?? o.withCheck, to: p.using ?? p.withCheck });
             }

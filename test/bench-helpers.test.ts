@@ -1,0 +1,39 @@
+import { strict as assert } from "assert";
+import { bindLimit } from "./bench/queries";
+import { guideStorageForm, naiveForms } from "./bench/naive";
+import { stackVariants } from "./bench/variants";
+import { adminCondition, ownFolderOrAll, OWN_FOLDER, publicReadOwnWrite } from "../components/core/model/storage";
+import type { BenchUser } from "./bench/data";
+
+// The benchmark's claims rest on these rewrites: a wrong one would compare ours against the wrong statement.
+describe("benchmark helpers", () => {
+    const user: BenchUser = { n: 7, id: "4bbc2433-a23b-e245-3ea5-531f4cb58303", email: "u7@bench.test", role: "editor" };
+
+    it("binds the limit's user placeholders after the request's own parameters, once each", () => {
+        const b = bindLimit("select 1 from t where a = $1 and u = :uid and (:user_role = 'admin' or name like :folder) and v = :uid and x::text = 'y'", ["documents"], user);
+        assert.equal(b.sql, "select 1 from t where a = $1 and u = $2::uuid and ($3::text = 'admin' or name like $4::text) and v = $2::uuid and x::text = 'y'");
+        assert.deepEqual(b.params, ["documents", user.id, "editor", `${user.id}/%`]);
+    });
+
+    it("gives the naive database the storage guide's foldername() test instead of our range", () => {
+        assert.equal(guideStorageForm(`bucket_id = 'a' and ${OWN_FOLDER}`), "bucket_id = 'a' and (storage.foldername(name))[1] = auth.uid()::text");
+        const merged = `bucket_id = 'd' and ${ownFolderOrAll(adminCondition({ via: "claim" }))}`;
+        assert.equal(guideStorageForm(merged), "bucket_id = 'd' and ((storage.foldername(name))[1] = auth.uid()::text or auth.jwt() ->> 'user_role' = 'admin')");
+        const table = `bucket_id = 'd' and ${ownFolderOrAll(adminCondition({ via: "table" }))}`;
+        assert.equal(guideStorageForm(table), "bucket_id = 'd' and ((storage.foldername(name))[1] = auth.uid()::text or public.has_role('admin'))");
+    });
+
+    it("naive forms unwrap every once-per-statement call the stack wraps", () => {
+        const objs = publicReadOwnWrite("avatars");
+        const out = naiveForms(objs).objects;
+        for (const o of out) {
+            if (o.kind !== "policy") continue;
+            assert.ok(!/\(select /.test(`${o.using ?? ""} ${o.withCheck ?? ""}`), `${o.name} still wraps a call: ${o.using ?? o.withCheck}`);
+        }
+    });
+
+    it("variant V1 takes public listing away from signed-in users only", () => {
+        const [v1] = stackVariants(publicReadOwnWrite("avatars"));
+        assert.deepEqual(v1.changes.map((c) => c.sql), [`alter policy "avatars: anyone reads" on storage.objects to anon`]);
+    });
+});
