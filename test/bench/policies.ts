@@ -178,18 +178,25 @@ function superuserStatement(q: BenchQuery, variant: "limit" | "floor", r: number
     return variant === "limit" ? bindLimit(q.limitSql, params, user) : { sql: q.floorSql, params };
 }
 
-async function asSuperuser(s: Side, q: BenchQuery, variant: "limit" | "floor", r: number, ctx: QueryContext): Promise<Timed> {
-    const st = superuserStatement(q, variant, r, ctx);
+/** fn inside a superuser transaction that is rolled back (storage deletes allowed, as the Storage API allows them). */
+async function superuserTx<T>(s: Side, q: BenchQuery, fn: () => Promise<T>): Promise<T> {
     await s.su.query("begin");
     try {
         if (q.storage && q.write) await s.su.query("select set_config('storage.allow_delete_query', 'true', true)");
+        return await fn();
+    } finally {
+        await s.su.query("rollback");
+    }
+}
+
+async function asSuperuser(s: Side, q: BenchQuery, variant: "limit" | "floor", r: number, ctx: QueryContext): Promise<Timed> {
+    const st = superuserStatement(q, variant, r, ctx);
+    return superuserTx(s, q, async () => {
         const t0 = now();
         const res = await s.su.query(st.sql, st.params);
         const ms = now() - t0;
         return { ms, rows: q.write ? (res.rowCount ?? 0) : res.rows.length === 1 && "count" in res.rows[0] ? Number(res.rows[0].count) : res.rows.length };
-    } finally {
-        await s.su.query("rollback");
-    }
+    });
 }
 
 async function explainAsUser(s: Side, q: BenchQuery, ctx: QueryContext, analyze: boolean, timeoutMs: number): Promise<string[]> {
@@ -208,14 +215,10 @@ async function explainAsUser(s: Side, q: BenchQuery, ctx: QueryContext, analyze:
 
 async function explainLimit(s: Side, q: BenchQuery, ctx: QueryContext): Promise<string[]> {
     const st = superuserStatement(q, "limit", 0, ctx);
-    await s.su.query("begin");
-    try {
-        if (q.storage && q.write) await s.su.query("select set_config('storage.allow_delete_query', 'true', true)");
+    return superuserTx(s, q, async () => {
         const res = await s.su.query(`explain (analyze, buffers, costs off) ${st.sql}`, st.params);
         return res.rows.map((x) => x["QUERY PLAN"] as string);
-    } finally {
-        await s.su.query("rollback");
-    }
+    });
 }
 
 const SCAN = /((?:Parallel )?(?:Seq Scan|Index Only Scan(?: Backward)?|Index Scan(?: Backward)?|Bitmap Index Scan|Bitmap Heap Scan))(?: using (\S+))? on (\S+)/;
