@@ -1,5 +1,6 @@
-import type { ClientBase, PoolClient } from "pg";
+import type { ClientBase, PoolClient, QueryResult } from "pg";
 import { InputError } from "../core/errors";
+import type { Query } from "../core/objects/kind";
 import { DbObject, kindOf, objectId } from "../core/objects/registry";
 import { literal } from "../core/sql";
 
@@ -92,12 +93,41 @@ function ignore(): void {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * One transaction as the body sees it. Statements travel in batches: one
+ * simple-protocol message each, so a batch costs one round trip however many
+ * statements it holds. The first batch also carries the opening (begin, the
+ * timeouts, the object's advisory lock); the last may carry the commit.
+ */
+export interface Tx {
+    /**
+     * Runs `statements` in one round trip and returns the results of the
+     * statements the server ran for them, in order (the opening's and the
+     * commit's are left out). With `commit`, the transaction ends with this batch.
+     */
+    batch(statements: string[], opts?: { commit?: boolean }): Promise<QueryResult[]>;
+    /** A parameterised query (after the opening, if not yet sent). */
+    query(text: string, values: unknown[]): Promise<QueryResult>;
+}
+
+/** Raised inside a batch whose fatal error cannot be pinned to one statement: the transaction is run again statement by statement. */
+class Unattributed extends Error {}
+
+/**
  * Runs `body` in one transaction with the timeouts and the object's advisory
  * lock, retrying lock timeouts and transient faults as described above.
  */
-export async function inTransaction<T>(db: Connections, spec: DbObject, opts: ApplyOptions, body: (c: ClientBase) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(db: Connections, spec: DbObject, opts: ApplyOptions, body: (tx: Tx) => Promise<T>): Promise<T> {
     const o = { ...DEFAULTS, ...stripUndefined(opts) };
     const pooled = isPool(db);
+    // The transaction, its timeouts, and the object's advisory lock (one apply of an object at a time
+    // per database). Values are rendered as quoted literals.
+    const opening = [
+        "begin",
+        `set local lock_timeout = ${literal(`${Math.round(o.lockTimeoutMs)}ms`)}`,
+        `set local statement_timeout = ${literal(`${Math.round(o.statementTimeoutMs)}ms`)}`,
+        `select pg_advisory_xact_lock(hashtext('supabase-pulumi'), hashtext(${literal(objectId(spec))}))`,
+    ];
+    let stepwise = false;
     for (let attempt = 0; ; attempt++) {
         let client: ClientBase | undefined;
         let broken = false;
@@ -105,19 +135,60 @@ export async function inTransaction<T>(db: Connections, spec: DbObject, opts: Ap
             client = pooled ? await db.connect() : db;
             // Kept for the client's life: the socket's close can be reported after we have moved on.
             if (!client.listeners("error").includes(ignore)) client.on("error", ignore);
-            // One round trip: the transaction, its timeouts, and the object's advisory lock (one apply
-            // of an object at a time per database). Values are rendered as quoted literals.
-            await client.query(
-                `begin; set local lock_timeout = ${literal(`${Math.round(o.lockTimeoutMs)}ms`)}; set local statement_timeout = ${literal(`${Math.round(o.statementTimeoutMs)}ms`)}; ` +
-                    `select pg_advisory_xact_lock(hashtext('supabase-pulumi'), hashtext(${literal(objectId(spec))}))`,
-            );
-            const out = await body(client);
-            await client.query("commit");
+            const c = client;
+            let opened = false;
+            let committed = false;
+            const send = async (statements: string[], commit: boolean): Promise<QueryResult[]> => {
+                const lead = opened ? [] : opening;
+                const all = [...lead, ...statements, ...(commit ? ["commit"] : [])];
+                opened = true;
+                if (commit) committed = true;
+                const res = await c.query(all.join(";\n"));
+                // One result per statement the server ran: the opening's first, the commit's last. (A
+                // statement string may hold several statements; the caller reads the last result.)
+                const list = (Array.isArray(res) ? res : [res]) as QueryResult[];
+                return list.slice(lead.length, commit ? list.length - 1 : list.length);
+            };
+            const tx: Tx = {
+                async batch(statements, bo = {}) {
+                    if (!stepwise || statements.length <= 1) {
+                        try {
+                            return await send(statements, !!bo.commit);
+                        } catch (e: any) {
+                            if (classify(e) !== "fatal") throw e;
+                            if (statements.length === 1) throw attributed(spec, statements[0], e);
+                            throw new Unattributed(String(e?.message ?? e));
+                        }
+                    }
+                    // After an unattributed failure: one statement at a time, to name the one that fails.
+                    const out: QueryResult[] = [];
+                    for (let i = 0; i < statements.length; i++) {
+                        try {
+                            out.push(...(await send([statements[i]], !!bo.commit && i === statements.length - 1)));
+                        } catch (e: any) {
+                            throw classify(e) === "fatal" ? attributed(spec, statements[i], e) : e;
+                        }
+                    }
+                    return out;
+                },
+                async query(text, values) {
+                    if (!opened) await send([], false);
+                    return c.query(text, values);
+                },
+            };
+            const out = await body(tx);
+            if (opened && !committed) await c.query("commit");
             return out;
         } catch (e: any) {
-            const kind = classify(e);
+            const kind = e instanceof Unattributed ? "fatal" : classify(e);
             broken = kind === "transient";
             if (client && !broken) await client.query("rollback").catch(() => (broken = true));
+            if (e instanceof Unattributed && !stepwise) {
+                // Not a retry: the same transaction again, one statement per round trip, so the error names its statement.
+                stepwise = true;
+                attempt--;
+                continue;
+            }
             const canRetry = attempt < o.maxRetries && (kind === "lock" || (kind === "transient" && pooled));
             if (!canRetry) {
                 if (kind === "lock") {
@@ -162,54 +233,72 @@ export async function inspectWith(db: Connections, spec: DbObject): Promise<Obje
     }
 }
 
-async function runStatements(client: ClientBase, spec: DbObject, statements: string[]): Promise<void> {
-    for (const sql of statements) {
-        try {
-            await client.query(sql);
-        } catch (e: any) {
-            if (classify(e) !== "fatal") throw e;
-            // Name the object and the statement; the server's message stays intact.
-            const hint =
-                e?.code === "42501" && spec.kind === "trigger" && ["auth", "storage", "realtime"].includes(spec.schema)
-                    ? `\n  Triggers on Supabase's own tables can be created with the TRIGGER privilege but dropped only by the table's owner; hosted Supabase lets postgres drop them through supautils' drop_trigger_grants. On this database, drop it as ${spec.schema}.${spec.table}'s owner.`
-                    : "";
-            const err = new Error(`${kindOf(spec).id(spec)}: ${e?.message ?? e}\n  while running: ${sql.split("\n")[0]}${hint}`);
-            (err as any).code = e?.code;
-            throw err;
-        }
-    }
+/** The server's error, naming the object and the statement (the server's message stays intact). */
+function attributed(spec: DbObject, sql: string, e: any): Error {
+    const hint =
+        e?.code === "42501" && spec.kind === "trigger" && ["auth", "storage", "realtime"].includes(spec.schema)
+            ? `\n  Triggers on Supabase's own tables can be created with the TRIGGER privilege but dropped only by the table's owner; hosted Supabase lets postgres drop them through supautils' drop_trigger_grants. On this database, drop it as ${spec.schema}.${spec.table}'s owner.`
+            : "";
+    const err = new Error(`${kindOf(spec).id(spec)}: ${e?.message ?? e}\n  while running: ${sql.split("\n")[0]}${hint}`);
+    (err as any).code = e?.code;
+    return err;
 }
 
-/** Creates the object; one that already exists (a re-run after a crash) is adopted and brought to `spec`. */
-export async function applyCreate(db: Connections, spec: DbObject, opts: ApplyOptions = {}): Promise<ObjectState | undefined> {
-    const kind = kindOf(spec);
-    return inTransaction(db, spec, opts, async (client) => {
-        const exists = !kind.idempotentCreate && (await inspect(client, spec)) !== undefined;
-        await runStatements(client, spec, exists ? (kind.reassert ? kind.reassert(spec as any) : kind.update(spec as any, spec as any)) : kind.create(spec as any));
-        return inspect(client, spec);
+/**
+ * A query with its values written in as literals, to travel in a batch
+ * (the simple protocol takes no parameters). Strings and string arrays only:
+ * that is what inspect queries take.
+ */
+export function inlineQuery(q: Query): string {
+    return q.text.replace(/\$(\d+)/g, (_, n: string) => {
+        const i = Number(n) - 1;
+        if (i < 0 || i >= q.values.length) throw new Error(`query refers to $${n} but has ${q.values.length} values: ${q.text.slice(0, 80)}`);
+        const v = q.values[i];
+        if (Array.isArray(v)) return literal(`{${v.map((x) => `"${String(x).replace(/[\\"]/g, "\\$&")}"`).join(",")}}`);
+        if (v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean") return literal(v);
+        throw new Error(`cannot write a ${typeof v} into a query as a literal`);
     });
 }
 
-/** Moves `old` to `next` in place; with `drifted`, first re-asserts `next` over a hand-made change. */
+const stateOf = (r: QueryResult | undefined): ObjectState | undefined => r?.rows[0]?.state ?? undefined;
+
+/**
+ * Creates the object; one that already exists (a re-run after a crash) is
+ * adopted and brought to `spec`. One round trip for kinds whose create is
+ * idempotent, two for the others (the existence check decides the SQL).
+ */
+export async function applyCreate(db: Connections, spec: DbObject, opts: ApplyOptions = {}): Promise<ObjectState | undefined> {
+    const kind = kindOf(spec);
+    const look = inlineQuery(kind.inspect(spec));
+    return inTransaction(db, spec, opts, async (tx) => {
+        const exists = !kind.idempotentCreate && stateOf((await tx.batch([look]))[0]) !== undefined;
+        const sql = exists ? (kind.reassert ? kind.reassert(spec as any) : kind.update(spec as any, spec as any)) : kind.create(spec as any);
+        const res = await tx.batch([...sql, look], { commit: true });
+        return stateOf(res[res.length - 1]);
+    });
+}
+
+/** Moves `old` to `next` in place; with `drifted`, first re-asserts `next` over a hand-made change. One round trip. */
 export async function applyUpdate(db: Connections, old: DbObject, next: DbObject, opts: ApplyOptions = {}, drifted = false): Promise<ObjectState | undefined> {
     const kind = kindOf(next);
-    return inTransaction(db, next, opts, async (client) => {
-        if (drifted) await runStatements(client, next, kind.reassert ? kind.reassert(next as any) : kind.update(next as any, next as any));
-        await runStatements(client, next, kind.update(old as any, next as any));
-        return inspect(client, next);
+    const sql = [...(drifted ? (kind.reassert ? kind.reassert(next as any) : kind.update(next as any, next as any)) : []), ...kind.update(old as any, next as any)];
+    return inTransaction(db, next, opts, async (tx) => {
+        const res = await tx.batch([...sql, inlineQuery(kind.inspect(next))], { commit: true });
+        return stateOf(res[res.length - 1]);
     });
 }
 
 /** Drops the object; a missing object is already deleted (safe to re-run). */
 export async function applyDelete(db: Connections, spec: DbObject, opts: ApplyOptions = {}): Promise<void> {
-    await inTransaction(db, spec, opts, async (client) => {
-        if ((await inspect(client, spec)) === undefined) return;
-        const guard = kindOf(spec).dropGuard?.(spec);
+    const kind = kindOf(spec);
+    await inTransaction(db, spec, opts, async (tx) => {
+        if (stateOf((await tx.batch([inlineQuery(kind.inspect(spec))]))[0]) === undefined) return;
+        const guard = kind.dropGuard?.(spec);
         if (guard) {
-            const r = await client.query(guard.query.text, guard.query.values);
+            const r = await tx.query(guard.query.text, guard.query.values);
             const reason = guard.refuse(r.rows[0]);
-            if (reason) throw new InputError(kindOf(spec).id(spec), reason);
+            if (reason) throw new InputError(kind.id(spec), reason);
         }
-        await runStatements(client, spec, kindOf(spec).drop(spec));
+        await tx.batch(kind.drop(spec), { commit: true });
     });
 }

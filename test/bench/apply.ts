@@ -101,7 +101,11 @@ function category(text: unknown): string {
     const t = String(typeof text === "object" && text !== null ? (text as any).text : text).trim().toLowerCase();
     if (t === "begin") return "begin";
     if (t === "commit") return "commit";
-    if (t.startsWith("begin;")) return "transaction setup (begin, timeouts, advisory lock in one query)";
+    const opens = t.startsWith("begin;");
+    const commits = /;\s*commit$/.test(t);
+    if (opens && commits) return "whole transaction in one batch (begin, timeouts, advisory lock, SQL, read-back, commit)";
+    if (opens) return "opening batch (begin, timeouts, advisory lock, existence check)";
+    if (commits) return "closing batch (SQL, read-back, commit)";
     if (t.includes("lock_timeout")) return "timeouts";
     if (t.includes("pg_advisory_xact_lock")) return "advisory lock";
     if (/\bas state\b/.test(t)) return "inspect (catalog read-back)";
