@@ -7,7 +7,8 @@ import { literal } from "../core/sql";
 /**
  * Applies database objects to a database that may be serving traffic:
  *
- * - every change runs in one transaction, so it lands completely or not at all;
+ * - every change runs in one transaction, so it lands completely or not at all,
+ *   sent in one round trip (two where an existence check decides the SQL);
  * - every statement waits at most `lockTimeoutMs` for a lock, so a change never
  *   queues for long behind a busy table (and never makes other sessions queue
  *   behind it for longer than that); a lock timeout is retried with backoff and
