@@ -4,6 +4,13 @@ import { guideStorageForm, naiveForms } from "./bench/naive";
 import { stackVariants } from "./bench/variants";
 import { adminCondition, ownFolderOrAll, OWN_FOLDER, publicReadOwnWrite } from "../components/core/model/storage";
 import type { BenchUser } from "./bench/data";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { loadSqlParser } from "../components/core/expression";
+import { stackObjects } from "../components/core/model/stack";
+import { normalize } from "../components/core/objects/registry";
+import { packageSql } from "../components/SupabaseStack";
 
 // The benchmark's claims rest on these rewrites: a wrong one would compare ours against the wrong statement.
 describe("benchmark helpers", () => {
@@ -35,5 +42,18 @@ describe("benchmark helpers", () => {
     it("variant V1 takes public listing away from signed-in users only", () => {
         const [v1] = stackVariants(publicReadOwnWrite("avatars"));
         assert.deepEqual(v1.changes.map((c) => c.sql), [`alter policy "avatars: anyone reads" on storage.objects to anon`]);
+    });
+
+    it("variant V2 gives every bucket the folded bucket's rules as one policy per command and drops the others", async () => {
+        await loadSqlParser();
+        const dev = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8")).config;
+        const objects = stackObjects({ storage: dev["supabase-pulumi:storage"], profiles: false }, packageSql()).map((o) => normalize(o));
+        const v2 = stackVariants(objects).find((v) => v.id === "V2")!;
+        const policies = objects.filter((o) => o.kind === "policy" && o.schema === "storage" && o.table === "objects");
+        assert.equal(v2.changes.length, policies.length, "every storage.objects policy is altered or dropped");
+        for (const c of v2.changes) {
+            if (c.target.includes("documents:")) assert.match(c.sql, /^alter policy "documents: [^"]+" on storage\.objects (using|with check) \(bucket_id = any \(array\['avatars', 'documents'\]\) and /);
+            else assert.match(c.sql, /^drop policy "avatars: [^"]+" on storage\.objects$/);
+        }
     });
 });

@@ -35,6 +35,7 @@ export interface PolicyBenchOptions {
 }
 
 export interface VariantResult {
+    variant: Variant["id"];
     id: string;
     rows: number;
     ours: Sample;
@@ -441,31 +442,35 @@ export async function runPolicyBench(o: PolicyBenchOptions): Promise<PolicyBench
         let variants: PolicyBenchResult["variants"];
         if (o.variants && lastCtx) {
             const applied = stackVariants(o.objects).filter((v) => v.changes.length > 0);
-            for (const v of applied) for (const c of v.changes) await ours.su.query(c.sql);
-            // The rolled-back deletes above cleared visibility-map bits; without this the variant's
-            // index-only scans would fetch heap pages the main table's did not. No ANALYZE: same statistics.
-            if (applied.length) await ours.su.query("vacuum storage.objects");
-            if (applied.length) log(`policies: applied variants to ours (${applied.map((v) => `${v.id}: ${v.changes.length} objects`).join(", ")}); measuring again at ${fmtRows(lastCtx.rows)}`);
             const variantResults: VariantResult[] = [];
-            for (const q of applied.length ? queries.filter((x) => x.table === "storage.objects") : []) {
-                const note = rowChecker(q, lastCtx, mismatches, " (variant)");
-                const m = await oursAndLimit(ours, q, lastCtx, o, note);
-                const plan = await explainAsUser(ours, q, lastCtx, true, o.timeoutMs);
-                const limitPlan = await explainLimit(ours, q, lastCtx);
-                const before = results.find((x) => x.id === q.id && x.rows === lastCtx!.rows);
-                const r: VariantResult = {
-                    id: q.id,
-                    rows: lastCtx.rows,
-                    ours: summarize(m.ours),
-                    limit: summarize(m.limit),
-                    oursOverLimit: median(m.ours) / median(m.limit),
-                    before: before?.oursOverLimit ?? NaN,
-                    oursPlan: plan,
-                    hasInitPlan: plan.some((l) => /InitPlan/.test(l)),
-                    sameAccessPath: JSON.stringify(accessPath(plan)) === JSON.stringify(accessPath(limitPlan)),
-                };
-                variantResults.push(r);
-                log(`  variant ${fmtRows(lastCtx.rows).padStart(4)} ${q.id.padEnd(22)} ours ${fmtMs(r.ours.median).padStart(9)}  limit ${fmtMs(r.limit.median).padStart(9)}  a/c ${r.oursOverLimit.toFixed(2)} (was ${r.before.toFixed(2)})`);
+            // Each variant is applied on top of the previous ones and measured on its own.
+            for (const v of applied) {
+                for (const c of v.changes) await ours.su.query(c.sql);
+                // The rolled-back deletes before cleared visibility-map bits; without this the variant's
+                // index-only scans would fetch heap pages the main table's did not. No ANALYZE: same statistics.
+                await ours.su.query("vacuum storage.objects");
+                log(`policies: applied variant ${v.id} to ours (${v.changes.length} objects); measuring the storage requests again at ${fmtRows(lastCtx.rows)}`);
+                for (const q of queries.filter((x) => x.table === "storage.objects")) {
+                    const note = rowChecker(q, lastCtx, mismatches, ` (variant ${v.id})`);
+                    const m = await oursAndLimit(ours, q, lastCtx, o, note);
+                    const plan = await explainAsUser(ours, q, lastCtx, true, o.timeoutMs);
+                    const limitPlan = await explainLimit(ours, q, lastCtx);
+                    const before = results.find((x) => x.id === q.id && x.rows === lastCtx!.rows);
+                    const r: VariantResult = {
+                        variant: v.id,
+                        id: q.id,
+                        rows: lastCtx.rows,
+                        ours: summarize(m.ours),
+                        limit: summarize(m.limit),
+                        oursOverLimit: median(m.ours) / median(m.limit),
+                        before: before?.oursOverLimit ?? NaN,
+                        oursPlan: plan,
+                        hasInitPlan: plan.some((l) => /InitPlan/.test(l)),
+                        sameAccessPath: JSON.stringify(accessPath(plan)) === JSON.stringify(accessPath(limitPlan)),
+                    };
+                    variantResults.push(r);
+                    log(`  ${v.id} ${fmtRows(lastCtx.rows).padStart(4)} ${q.id.padEnd(22)} ours ${fmtMs(r.ours.median).padStart(9)}  limit ${fmtMs(r.limit.median).padStart(9)}  a/c ${r.oursOverLimit.toFixed(2)} (was ${r.before.toFixed(2)})`);
+                }
             }
             variants = { applied, results: variantResults };
         }

@@ -188,11 +188,21 @@ export const QUERIES: BenchQuery[] = [
     {
         id: "storage.admin_page",
         table: "storage.objects",
-        title: "admin lists the `documents` bucket, first page (order by name limit 100)",
+        title: "admin lists the `documents` bucket, first page (`order by name limit 100`: the database's collation, as storage.search for supabase-js list() sorts)",
         storage: true,
         sql: "select name from storage.objects where bucket_id = $1 order by name limit 100",
         limitSql: `select name from storage.objects where bucket_id = $1 and ${DOCUMENTS} order by name limit 100`,
         floorSql: "select name from storage.objects where bucket_id = $1 order by name limit 100",
+        pick: (r) => ({ user: pickUser("admin", r), params: ["documents"] }),
+    },
+    {
+        id: "storage.admin_page_c",
+        table: "storage.objects",
+        title: "admin lists the `documents` bucket, first page in the Storage API's list-v2 order (`order by name COLLATE \"C\" limit 100`, as storage.search_v2 sorts)",
+        storage: true,
+        sql: `select name from storage.objects where bucket_id = $1 order by name collate "C" limit 100`,
+        limitSql: `select name from storage.objects where bucket_id = $1 and ${DOCUMENTS} order by name collate "C" limit 100`,
+        floorSql: `select name from storage.objects where bucket_id = $1 order by name collate "C" limit 100`,
         pick: (r) => ({ user: pickUser("admin", r), params: ["documents"] }),
     },
     {

@@ -13,11 +13,18 @@
  * request's `bucket_id = 'documents'`, answers the OR with a BitmapOr and
  * must visit the heap for every row, where the limit reads the index alone.
  * The variant keeps the policy for `anon` only.
+ *
+ * V2 (applied after V1): every bucket gets the rules of the bucket whose
+ * policies fold own folder and admin override into one range (`documents`),
+ * as ONE policy per command for all those buckets (`bucket_id = any (...)`)
+ * instead of one per bucket. No OR is left between buckets, so each request
+ * is one index range. This is what a stack whose buckets share their rules
+ * could declare; the product does not merge policies across buckets today.
  */
 import { DbObject } from "../../components/core/objects/registry";
 
 export interface Variant {
-    id: "V1";
+    id: "V1" | "V2";
     title: string;
     /** What was changed: object -> SQL run on the ours database. */
     changes: { target: string; sql: string }[];
@@ -34,5 +41,25 @@ export function stackVariants(objects: DbObject[]): Variant[] {
         if (!roles.includes("authenticated") || !roles.includes("anon")) continue;
         v1.changes.push({ target: `policy:storage.objects:${o.name}`, sql: `alter policy ${q(o.name)} on storage.objects to anon` });
     }
-    return [v1];
+    const v2: Variant = { id: "V2", title: "every bucket gets the documents bucket's rules (own folder, admins read and delete all) as one policy per command, no OR between buckets", changes: [] };
+    const objectPolicies = objects.filter((o): o is Extract<DbObject, { kind: "policy" }> => o.kind === "policy" && o.schema === "storage" && o.table === "objects");
+    const bucketOf = (expr: string | undefined) => /^bucket_id = '([^']+)' and /.exec(expr ?? "")?.[1];
+    const model = objectPolicies.find((o) => o.command === "select" && /case when/.test(o.using ?? ""));
+    const modelBucket = bucketOf(model?.using);
+    const buckets = [...new Set(objects.filter((o) => o.kind === "bucket").map((o) => (o as any).id as string))].sort();
+    if (model && modelBucket && buckets.length > 1) {
+        const all = `bucket_id = any (array[${buckets.map((b) => `'${b}'`).join(", ")}])`;
+        const strip = (expr: string | undefined) => (expr === undefined ? undefined : `${all} and ${expr.slice(`bucket_id = '${modelBucket}' and `.length)}`);
+        for (const o of objectPolicies) {
+            const b = bucketOf(o.using ?? o.withCheck);
+            if (b === modelBucket) {
+                const using = strip(o.using);
+                const check = strip(o.withCheck);
+                v2.changes.push({ target: `policy:storage.objects:${o.name}`, sql: `alter policy ${q(o.name)} on storage.objects${using ? ` using (${using})` : ""}${check ? ` with check (${check})` : ""}` });
+            } else {
+                v2.changes.push({ target: `policy:storage.objects:${o.name}`, sql: `drop policy ${q(o.name)} on storage.objects` });
+            }
+        }
+    }
+    return [v1, v2];
 }
