@@ -112,6 +112,20 @@ describe("apply: statements travel in batches", function () {
         assert.equal((await c.query("select now() = statement_timestamp() as fresh")).rows[0].fresh, true);
     });
 
+    it("the statement timeout set at the start of a batch bounds the statements later in the same batch", async () => {
+        const t0 = Date.now();
+        await assert.rejects(
+            inTransaction(c, table("slow"), { statementTimeoutMs: 200, maxRetries: 0 }, (tx) => tx.batch(["select 1", "select pg_sleep(3)", "select 2"], { commit: true })),
+            (e: any) => {
+                assert.equal(e.code, "57014", e.message);
+                assert.match(e.message, /while running: select pg_sleep\(3\)/);
+                return true;
+            },
+        );
+        // The batch and the statement-by-statement re-run that names the statement: two timeouts, not two sleeps.
+        assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
+    });
+
     it("delete reads, checks and drops in two round trips; deleting a missing object only reads", async () => {
         const t = table("gone");
         await applyCreate(c, t);
