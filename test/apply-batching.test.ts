@@ -1,8 +1,5 @@
 import * as assert from "assert";
-import * as fs from "fs";
-import * as path from "path";
 import * as pg from "pg";
-import * as YAML from "yaml";
 import { loadSqlParser } from "../components/core/expression";
 import { stackObjects } from "../components/core/model/stack";
 import { DbObject, dependencyOrder, kindOf, normalize, objectId } from "../components/core/objects/registry";
@@ -10,6 +7,7 @@ import { packageSql } from "../components/SupabaseStack";
 import type { LocalDatabase } from "../components/local/postgres";
 import { applyCreate, applyDelete, applyUpdate, inlineQuery, inspect, inTransaction } from "../components/providers/apply";
 import { connect, freshDatabase } from "./support/database";
+import { stackConfig } from "./support/stackConfig";
 
 /** Counts round trips: one per query() call on the client. */
 function counted(c: pg.Client): { client: pg.Client; sent: string[] } {
@@ -74,7 +72,7 @@ describe("apply: statements travel in batches", function () {
 
     it("for every object of the dev stack, the state a create returns (inlined read-back) is what a refresh reads (parameterised)", async () => {
         await loadSqlParser();
-        const dev = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8")).config;
+        const dev = stackConfig("dev");
         const objects = dependencyOrder(
             stackObjects(
                 { roles: dev["supabase-pulumi:roles"], examples: dev["supabase-pulumi:examples"], storage: dev["supabase-pulumi:storage"] },

@@ -4,9 +4,7 @@ import { guideStorageForm, naiveForms } from "./bench/naive";
 import { stackVariants } from "./bench/variants";
 import { adminCondition, ownFolderOrAll, OWN_FOLDER, publicReadOwnWrite } from "../components/core/model/storage";
 import type { BenchUser } from "./bench/data";
-import * as fs from "fs";
-import * as path from "path";
-import * as YAML from "yaml";
+import { stackConfig } from "./support/stackConfig";
 import { loadSqlParser } from "../components/core/expression";
 import { stackObjects } from "../components/core/model/stack";
 import { normalize } from "../components/core/objects/registry";
@@ -46,7 +44,7 @@ describe("benchmark helpers", () => {
 
     it("variant V2 gives every bucket the folded bucket's rules as one policy per command and drops the others", async () => {
         await loadSqlParser();
-        const dev = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8")).config;
+        const dev = stackConfig("dev");
         const objects = stackObjects({ storage: dev["supabase-pulumi:storage"], profiles: false }, packageSql()).map((o) => normalize(o));
         const v2 = stackVariants(objects).find((v) => v.id === "V2")!;
         const policies = objects.filter((o) => o.kind === "policy" && o.schema === "storage" && o.table === "objects");

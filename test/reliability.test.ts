@@ -1,8 +1,5 @@
 import * as assert from "assert";
-import * as fs from "fs";
-import * as path from "path";
 import * as pg from "pg";
-import * as YAML from "yaml";
 import { loadSqlParser } from "../components/core/expression";
 import { stackObjects } from "../components/core/model/stack";
 import { DbObject, dependencyOrder, normalize, objectId } from "../components/core/objects/registry";
@@ -10,6 +7,7 @@ import type { LocalDatabase } from "../components/local/postgres";
 import { applyCreate, applyDelete, applyUpdate } from "../components/providers/apply";
 import { packageSql } from "../components/SupabaseStack";
 import { connect, freshDatabase } from "./support/database";
+import { stackConfig } from "./support/stackConfig";
 
 const table = (name: string): DbObject =>
     normalize({ kind: "table", schema: "public", name, columns: [{ name: "id", type: "int", primaryKey: true }, { name: "note", type: "text", nullable: true }], comment: `table ${name}` });
@@ -236,7 +234,7 @@ async function catalogSnapshot(c: pg.Client): Promise<string> {
 }
 
 export async function soak(db: LocalDatabase, cycles: number): Promise<{ ms: number; before: string; after: string; leaked: number }> {
-    const dev = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8")).config;
+    const dev = stackConfig("dev");
     const roles = dev["supabase-pulumi:roles"];
     const build = (variant: boolean) =>
         dependencyOrder(

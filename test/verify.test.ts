@@ -6,19 +6,20 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { checkLabel } from "../components/core/access";
 import { verifyStack } from "../components/verify/run";
+import { stackConfig } from "./support/stackConfig";
 
 const ROOT = path.join(__dirname, "..");
 
 /** A throw-away Pulumi program dir: this repo's Pulumi.yaml, a stack file, and an index.ts. */
-function tempProgram(stackConfig: object, indexTs = `export = require(${JSON.stringify(path.join(ROOT, "index.ts"))});\n`): string {
+function tempProgram(config: object, indexTs = `export = require(${JSON.stringify(path.join(ROOT, "index.ts"))});\n`): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sp-verify-"));
     fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-    fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), YAML.stringify({ config: stackConfig }));
+    fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), YAML.stringify({ config }));
     fs.writeFileSync(path.join(dir, "index.ts"), indexTs);
     return dir;
 }
 
-const devConfig = () => YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")).config;
+const devConfig = () => stackConfig("dev");
 
 describe("verify", function () {
     this.timeout(120000);
