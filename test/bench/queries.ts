@@ -71,6 +71,18 @@ const READ_ARTICLES = `(${holds("articles.read_all")} or (status = 'published' a
 /** The documents bucket's rule: own folder, or admin by the JWT claim. */
 const DOCUMENTS = `(:user_role = 'admin' or name like :folder)`;
 
+/** storage.search's file batch for a folder ($2 = '<folder>/', $3 = '<folder>0'; folder names here are lower case). */
+function searchBatchWhere(rule?: string): string {
+    return (
+        `select name, id, updated_at, created_at, last_accessed_at, metadata from storage.objects ` +
+        `where bucket_id = $1 and lower(name) collate "C" >= $2 and lower(name) collate "C" < $3${rule ? ` and ${rule}` : ""} ` +
+        `order by lower(name) collate "C" limit 200`
+    );
+}
+const SEARCH_BATCH = searchBatchWhere();
+/** The Storage API's delete, run as the caller (it needs the DELETE and the SELECT policies). */
+const STORAGE_DELETE = "delete from storage.objects where bucket_id = $1 and name = $2 returning *";
+
 function pickUser(role: AppRole, r: number): BenchUser {
     const list = byRole(role);
     return list[(r * 17 + 3) % list.length];
@@ -172,28 +184,37 @@ export const QUERIES: BenchQuery[] = [
         pick: (r, ctx) => ({ user: pickUser("moderator", r), params: [rowId(r, ctx.rows)] }),
     },
     // ---------------------------------------------------------------- storage
+    // As the Storage API runs them (shared/reference/supabase-db.md §4.6 and the
+    // storage migrations' `storage.search`, which supabase-js `list()` calls):
+    // a folder's files are fetched by one batch query over the range of
+    // `lower(name) COLLATE "C"` (index idx_objects_bucket_id_name_lower), six
+    // columns from the heap, 200 rows for a page of 100; a delete is
+    // `delete ... where bucket_id, name ... returning *` as the caller.
     {
         id: "storage.own_folder",
         table: "storage.objects",
-        title: "user lists own folder in `documents` (`name like '<uid>/%'`)",
+        title: "user lists own folder in `documents` (supabase-js `list('<uid>/')`: storage.search's file batch)",
         storage: true,
-        sql: "select name from storage.objects where bucket_id = $1 and name like $2",
-        limitSql: `select name from storage.objects where bucket_id = $1 and name like $2 and ${DOCUMENTS}`,
-        floorSql: "select name from storage.objects where bucket_id = $1 and name like $2",
+        sql: SEARCH_BATCH,
+        limitSql: searchBatchWhere(DOCUMENTS),
+        floorSql: SEARCH_BATCH,
         pick: (r) => {
             const user = pickUser("viewer", r);
-            return { user, params: ["documents", `${user.id}/%`] };
+            return { user, params: ["documents", `${user.id}/`, `${user.id}0`] };
         },
     },
     {
-        id: "storage.admin_page",
+        id: "storage.admin_folder",
         table: "storage.objects",
-        title: "admin lists the `documents` bucket, first page (`order by name limit 100`: the database's collation, as storage.search for supabase-js list() sorts)",
+        title: "admin opens someone's folder in `documents` (supabase-js `list('<uid>/')`: storage.search's file batch)",
         storage: true,
-        sql: "select name from storage.objects where bucket_id = $1 order by name limit 100",
-        limitSql: `select name from storage.objects where bucket_id = $1 and ${DOCUMENTS} order by name limit 100`,
-        floorSql: "select name from storage.objects where bucket_id = $1 order by name limit 100",
-        pick: (r) => ({ user: pickUser("admin", r), params: ["documents"] }),
+        sql: SEARCH_BATCH,
+        limitSql: searchBatchWhere(DOCUMENTS),
+        floorSql: SEARCH_BATCH,
+        pick: (r, ctx) => {
+            const owner = ctx.documents[(r * 11 + 5) % ctx.documents.length].owner;
+            return { user: pickUser("admin", r), params: ["documents", `${owner}/`, `${owner}0`] };
+        },
     },
     {
         id: "storage.admin_page_c",
@@ -208,7 +229,7 @@ export const QUERIES: BenchQuery[] = [
     {
         id: "storage.admin_count",
         table: "storage.objects",
-        title: "admin counts the `documents` bucket",
+        title: "admin counts the `documents` bucket (not a Storage API call; a client reading storage.objects)",
         storage: true,
         sql: "select count(*) from storage.objects where bucket_id = $1",
         limitSql: `select count(*) from storage.objects where bucket_id = $1 and ${DOCUMENTS}`,
@@ -218,23 +239,23 @@ export const QUERIES: BenchQuery[] = [
     {
         id: "storage.admin_delete",
         table: "storage.objects",
-        title: "admin removes someone's object (rolled back)",
+        title: "admin removes someone's object (`returning *`, rolled back)",
         storage: true,
         write: true,
-        sql: "delete from storage.objects where bucket_id = $1 and name = $2",
-        limitSql: `delete from storage.objects where bucket_id = $1 and name = $2 and ${DOCUMENTS}`,
-        floorSql: "delete from storage.objects where bucket_id = $1 and name = $2",
+        sql: STORAGE_DELETE,
+        limitSql: `delete from storage.objects where bucket_id = $1 and name = $2 and ${DOCUMENTS} returning *`,
+        floorSql: STORAGE_DELETE,
         pick: (r, ctx) => ({ user: pickUser("admin", r), params: ["documents", ctx.documents[r % ctx.documents.length].name] }),
     },
     {
         id: "storage.own_delete",
         table: "storage.objects",
-        title: "user removes an object in own folder (rolled back)",
+        title: "user removes an object in own folder (`returning *`, rolled back)",
         storage: true,
         write: true,
-        sql: "delete from storage.objects where bucket_id = $1 and name = $2",
-        limitSql: `delete from storage.objects where bucket_id = $1 and name = $2 and ${DOCUMENTS}`,
-        floorSql: "delete from storage.objects where bucket_id = $1 and name = $2",
+        sql: STORAGE_DELETE,
+        limitSql: `delete from storage.objects where bucket_id = $1 and name = $2 and ${DOCUMENTS} returning *`,
+        floorSql: STORAGE_DELETE,
         pick: (r, ctx) => {
             const d = ctx.documents[(r * 7 + 1) % ctx.documents.length];
             return { user: userById.get(d.owner)!, params: ["documents", d.name] };
