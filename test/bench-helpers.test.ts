@@ -1,7 +1,8 @@
 import { strict as assert } from "assert";
 import { bindLimit } from "./bench/queries";
 import { guideStorageForm, naiveForms } from "./bench/naive";
-import { stackVariants } from "./bench/variants";
+import { AUTH_JWT_BODY, AUTH_UID_BODY, stackVariants } from "./bench/variants";
+import { connect, freshDatabase } from "./support/database";
 import { adminCondition, ownFolderOrAll, OWN_FOLDER, publicReadOwnWrite } from "../components/core/model/storage";
 import type { BenchUser } from "./bench/data";
 import { stackConfig } from "./support/stackConfig";
@@ -52,6 +53,45 @@ describe("benchmark helpers", () => {
         for (const c of v2.changes) {
             if (c.target.includes("documents:")) assert.match(c.sql, /^alter policy "documents: [^"]+" on storage\.objects (using|with check) \(bucket_id = any \(array\['avatars', 'documents'\]\) and /);
             else assert.match(c.sql, /^drop policy "avatars: [^"]+" on storage\.objects$/);
+        }
+    });
+
+    it("variant V3 keeps V2's policies and only spells out auth.uid() and auth.jwt()", async () => {
+        await loadSqlParser();
+        const dev = stackConfig("dev");
+        const objects = stackObjects({ storage: dev["supabase-pulumi:storage"], profiles: false }, packageSql()).map((o) => normalize(o));
+        const [, v2, v3] = stackVariants(objects);
+        const altered = v2.changes.filter((c) => c.sql.startsWith("alter policy"));
+        assert.deepEqual(v3.changes.map((c) => c.target), altered.map((c) => c.target));
+        for (const c of v3.changes) assert.ok(!/auth\.(uid|jwt)\(\)/.test(c.sql), c.sql);
+        assert.ok(v3.changes.some((c) => c.sql.includes(AUTH_UID_BODY)) && v3.changes.some((c) => c.sql.includes(AUTH_JWT_BODY)));
+    });
+
+    // V3 is only a fair "cheapest RLS" if the spelled-out bodies mean exactly what the calls mean.
+    it("the spelled-out bodies equal auth.uid() and auth.jwt() however PostgREST or Storage set the claims", async () => {
+        const db = await freshDatabase();
+        const c = await connect(db.superuserUrl);
+        try {
+            const sub = "4bbc2433-a23b-e245-3ea5-531f4cb58303";
+            const claims = JSON.stringify({ sub, role: "authenticated", user_role: "admin" });
+            const cases: [string, string][][] = [
+                [["request.jwt.claims", claims]], // PostgREST v10+
+                [["request.jwt.claim.sub", sub], ["request.jwt.claims", claims]], // Storage API
+                [["request.jwt.claim.sub", ""], ["request.jwt.claims", claims]],
+                [["request.jwt.claim.sub", ""], ["request.jwt.claims", ""]], // after a request transaction: '' not NULL
+                [["request.jwt.claim", claims]],
+                [],
+            ];
+            for (const settings of cases) {
+                await c.query("begin");
+                for (const [k, v] of settings) await c.query("select set_config($1, $2, true)", [k, v]);
+                const r = await c.query(`select auth.uid() as a, ${AUTH_UID_BODY} as b, auth.jwt() as c, ${AUTH_JWT_BODY} as d, auth.uid() is not distinct from ${AUTH_UID_BODY} as same_uid, auth.jwt() is not distinct from ${AUTH_JWT_BODY} as same_jwt`);
+                await c.query("rollback");
+                assert.ok(r.rows[0].same_uid && r.rows[0].same_jwt, `${JSON.stringify(settings)}: ${JSON.stringify(r.rows[0])}`);
+            }
+        } finally {
+            await c.end();
+            await db.drop();
         }
     });
 });
