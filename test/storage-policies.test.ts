@@ -218,6 +218,32 @@ describe("storage policies: who may do what, as the Storage API asks (real datab
         assert.strictEqual(await can("A", "upload", "documents", `${A.id.toUpperCase()}/x.png`), false);
     });
 
+    // Storage finds a folder by lower(name); the policies' exact-case folder rule must still decide what is listed.
+    it("list() of a folder, as Storage runs it (lower(name) range), shows a user their own objects only and an admin all of them", async () => {
+        const names = [`${A.id}/a.png`, `${A.id}/Sub/B.PNG`, `${A.id.toUpperCase()}/planted.png`, `${B.id}/b.png`];
+        const listing = (who: string, folder: string) =>
+            asRequest(
+                pool,
+                claims[who],
+                async (c) => {
+                    await c.query(`set local role supabase_storage_admin`);
+                    for (const n of names) await c.query(`insert into storage.objects (bucket_id, name, owner_id) values ('documents', $1, $2)`, [n, A.id]);
+                    await c.query(`select set_config('role', 'authenticated', true)`);
+                    const lo = `${folder.toLowerCase()}/`;
+                    const r = await c.query(
+                        `select name from storage.objects where bucket_id = $1 and lower(name) collate "C" >= $2 and lower(name) collate "C" < $3 order by lower(name) collate "C" limit 200`,
+                        ["documents", lo, `${folder.toLowerCase()}0`],
+                    );
+                    // Only the names planted here (the suite's own objects live in these folders too).
+                    return r.rows.map((x) => x.name as string).filter((n) => names.includes(n)).sort();
+                },
+                { storage: true, rollback: true, operation: "storage.object.list" },
+            );
+        assert.deepStrictEqual(await listing("A", A.id), [`${A.id}/Sub/B.PNG`, `${A.id}/a.png`]);
+        assert.deepStrictEqual(await listing("A", B.id), []);
+        assert.deepStrictEqual(await listing("admin", A.id), [`${A.id.toUpperCase()}/planted.png`, `${A.id}/Sub/B.PNG`, `${A.id}/a.png`].sort());
+    });
+
     run("publicReadOwnWrite (public bucket avatars)", [
         ["anon", "read", "avatars", "A/x.png", true],
         ["B", "read", "avatars", "A/x.png", true],
