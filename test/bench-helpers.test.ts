@@ -12,6 +12,13 @@ import { normalize } from "../components/core/objects/registry";
 import { packageSql } from "../components/SupabaseStack";
 
 // The benchmark's claims rest on these rewrites: a wrong one would compare ours against the wrong statement.
+/** The dev stack's storage objects (buckets and their policies), as the variants see them. */
+async function devStorageObjects() {
+    await loadSqlParser();
+    const dev = stackConfig("dev");
+    return stackObjects({ storage: dev["supabase-pulumi:storage"], profiles: false }, packageSql()).map((o) => normalize(o));
+}
+
 describe("benchmark helpers", () => {
     const user: BenchUser = { n: 7, id: "4bbc2433-a23b-e245-3ea5-531f4cb58303", email: "u7@bench.test", role: "editor" };
 
@@ -44,9 +51,7 @@ describe("benchmark helpers", () => {
     });
 
     it("variant V2 gives every bucket the folded bucket's rules as one policy per command and drops the others", async () => {
-        await loadSqlParser();
-        const dev = stackConfig("dev");
-        const objects = stackObjects({ storage: dev["supabase-pulumi:storage"], profiles: false }, packageSql()).map((o) => normalize(o));
+        const objects = await devStorageObjects();
         const v2 = stackVariants(objects).find((v) => v.id === "V2")!;
         const policies = objects.filter((o) => o.kind === "policy" && o.schema === "storage" && o.table === "objects");
         assert.equal(v2.changes.length, policies.length, "every storage.objects policy is altered or dropped");
@@ -57,9 +62,7 @@ describe("benchmark helpers", () => {
     });
 
     it("variant V3 keeps V2's policies and only spells out auth.uid() and auth.jwt()", async () => {
-        await loadSqlParser();
-        const dev = stackConfig("dev");
-        const objects = stackObjects({ storage: dev["supabase-pulumi:storage"], profiles: false }, packageSql()).map((o) => normalize(o));
+        const objects = await devStorageObjects();
         const [, v2, v3] = stackVariants(objects);
         const altered = v2.changes.filter((c) => c.sql.startsWith("alter policy"));
         assert.deepEqual(v3.changes.map((c) => c.target), altered.map((c) => c.target));

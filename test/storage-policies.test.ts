@@ -11,6 +11,7 @@ import { asRequest, Claims, claimsFor, poolAs, signUp } from "../components/loca
 import { applyCreate } from "../components/providers/apply";
 import { packageSql } from "../components/SupabaseStack";
 import { connect, freshDatabase } from "./support/database";
+import { SEARCH_BATCH } from "./bench/queries";
 
 /**
  * Storage access proven with requests made as the Storage API makes them:
@@ -218,7 +219,7 @@ describe("storage policies: who may do what, as the Storage API asks (real datab
         assert.strictEqual(await can("A", "upload", "documents", `${A.id.toUpperCase()}/x.png`), false);
     });
 
-    // Storage finds a folder by lower(name); the policies' exact-case folder rule must still decide what is listed.
+    // Storage finds a folder by lower(name) (the benchmark's SEARCH_BATCH); the policies' exact-case folder rule must still decide what is listed.
     it("list() of a folder, as Storage runs it (lower(name) range), shows a user their own objects only and an admin all of them", async () => {
         const names = [`${A.id}/a.png`, `${A.id}/Sub/B.PNG`, `${A.id.toUpperCase()}/planted.png`, `${B.id}/b.png`];
         const listing = (who: string, folder: string) =>
@@ -229,11 +230,7 @@ describe("storage policies: who may do what, as the Storage API asks (real datab
                     await c.query(`set local role supabase_storage_admin`);
                     for (const n of names) await c.query(`insert into storage.objects (bucket_id, name, owner_id) values ('documents', $1, $2)`, [n, A.id]);
                     await c.query(`select set_config('role', 'authenticated', true)`);
-                    const lo = `${folder.toLowerCase()}/`;
-                    const r = await c.query(
-                        `select name from storage.objects where bucket_id = $1 and lower(name) collate "C" >= $2 and lower(name) collate "C" < $3 order by lower(name) collate "C" limit 200`,
-                        ["documents", lo, `${folder.toLowerCase()}0`],
-                    );
+                    const r = await c.query(SEARCH_BATCH, ["documents", `${folder.toLowerCase()}/`, `${folder.toLowerCase()}0`]);
                     // Only the names planted here (the suite's own objects live in these folders too).
                     return r.rows.map((x) => x.name as string).filter((n) => names.includes(n)).sort();
                 },

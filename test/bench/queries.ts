@@ -71,7 +71,7 @@ const READ_ARTICLES = `(${holds("articles.read_all")} or (status = 'published' a
 /** The documents bucket's rule: own folder, or admin by the JWT claim. */
 const DOCUMENTS = `(:user_role = 'admin' or name like :folder)`;
 
-/** storage.search's file batch for a folder ($2 = '<folder>/', $3 = '<folder>0'; folder names here are lower case). */
+/** storage.search's file batch for a folder ($2 = '<folder>/', $3 = '<folder>0'; folder names here are lower case), with an extra rule for the limit. */
 function searchBatchWhere(rule?: string): string {
     return (
         `select name, id, updated_at, created_at, last_accessed_at, metadata from storage.objects ` +
@@ -79,9 +79,11 @@ function searchBatchWhere(rule?: string): string {
         `order by lower(name) collate "C" limit 200`
     );
 }
-const SEARCH_BATCH = searchBatchWhere();
-/** The Storage API's delete, run as the caller (it needs the DELETE and the SELECT policies). */
-const STORAGE_DELETE = "delete from storage.objects where bucket_id = $1 and name = $2 returning *";
+/** How the Storage API lists a folder's files (supabase-js `list()`), as the caller. */
+export const SEARCH_BATCH = searchBatchWhere();
+/** The Storage API's delete, run as the caller (it needs the DELETE and the SELECT policies), with an extra rule for the limit. */
+const storageDeleteWhere = (rule?: string) => `delete from storage.objects where bucket_id = $1 and name = $2${rule ? ` and ${rule}` : ""} returning *`;
+const STORAGE_DELETE = storageDeleteWhere();
 
 function pickUser(role: AppRole, r: number): BenchUser {
     const list = byRole(role);
@@ -243,7 +245,7 @@ export const QUERIES: BenchQuery[] = [
         storage: true,
         write: true,
         sql: STORAGE_DELETE,
-        limitSql: `delete from storage.objects where bucket_id = $1 and name = $2 and ${DOCUMENTS} returning *`,
+        limitSql: storageDeleteWhere(DOCUMENTS),
         floorSql: STORAGE_DELETE,
         pick: (r, ctx) => ({ user: pickUser("admin", r), params: ["documents", ctx.documents[r % ctx.documents.length].name] }),
     },
@@ -254,7 +256,7 @@ export const QUERIES: BenchQuery[] = [
         storage: true,
         write: true,
         sql: STORAGE_DELETE,
-        limitSql: `delete from storage.objects where bucket_id = $1 and name = $2 and ${DOCUMENTS} returning *`,
+        limitSql: storageDeleteWhere(DOCUMENTS),
         floorSql: STORAGE_DELETE,
         pick: (r, ctx) => {
             const d = ctx.documents[(r * 7 + 1) % ctx.documents.length];

@@ -49,13 +49,13 @@ function targets(r: BenchReport): string[] {
                     `${vx.map((x) => `${x.id} ${fmtRatio(x.oursOverLimit)} (as configured ${fmtRatio(x.before)})`).join(", ")} | – |`,
             );
         }
-        const cheapest = p.variants?.results.filter((x) => x.variant === "V3") ?? [];
-        if (missed.length && cheapest.length) {
+        const cheapest = new Map((p.variants?.results ?? []).filter((x) => x.variant === "V3").map((x) => [x.id, x.oursOverLimit]));
+        if (missed.length && cheapest.size) {
             // A miss the cheapest correct RLS also has is a price of RLS itself, not of how we wrote the rule.
-            const alsoV3 = missed.filter((x) => (cheapest.find((c) => c.id === x.id)?.oursOverLimit ?? 0) > LIMIT_TARGET);
+            const alsoV3 = missed.filter((x) => (cheapest.get(x.id) ?? 0) > LIMIT_TARGET);
             out.push(
                 `| (information) of the ${missed.length} requests over ${LIMIT_TARGET}x, those also over it with V3 (the cheapest correct RLS measured) | ${alsoV3.length} of ${missed.length}` +
-                    `${alsoV3.length ? `: ${alsoV3.map((x) => `${x.id} ${fmtRatio(cheapest.find((c) => c.id === x.id)!.oursOverLimit)}`).join(", ")}` : ""} | – |`,
+                    `${alsoV3.length ? `: ${alsoV3.map((x) => `${x.id} ${fmtRatio(cheapest.get(x.id))}`).join(", ")}` : ""} | – |`,
             );
         }
         {
