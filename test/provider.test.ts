@@ -90,6 +90,35 @@ describe("DatabaseObject provider against a real Postgres", () => {
         assert.strictEqual(gone.id, undefined);
     });
 
+    it("narrowing a policy's roles from public to authenticated reaches the database", async () => {
+        const rolesOf = async (name: string) => {
+            const c = await connect(db.url);
+            try {
+                const r = await c.query(`select roles::text[] as roles from pg_policies where schemaname = 'public' and tablename = 'notes' and policyname = $1`, [name]);
+                return r.rows[0]?.roles;
+            } finally {
+                await c.end();
+            }
+        };
+        const c = await connect(db.url);
+        const hasNotes = (await c.query(`select to_regclass('public.notes') as t`)).rows[0].t !== null;
+        await c.end();
+        if (!hasNotes) await provider.create!(await checked(notes));
+        const wide = await checked({ ...ownNotes, name: "Readers by role", roles: undefined });
+        const created = await provider.create!(wide);
+        assert.deepStrictEqual(await rolesOf("Readers by role"), ["public"]);
+
+        const narrow = await checked({ ...ownNotes, name: "Readers by role", roles: ["authenticated"] });
+        const d = await provider.diff!(created.id, created.outs, narrow);
+        assert.deepStrictEqual([d.changes, d.replaces], [true, []], "a change of roles is an in-place update");
+        const updated = await provider.update!(created.id, created.outs, narrow);
+        assert.deepStrictEqual(await rolesOf("Readers by role"), ["authenticated"]);
+        // What the database now holds is what was declared: a read finds no drift.
+        const read = await provider.read!(created.id, updated.outs);
+        assert.strictEqual((await provider.diff!(created.id, read.props, narrow)).changes, false);
+        await provider.delete!(created.id, updated.outs);
+    });
+
     it("leaves nothing behind when a statement of an apply fails", async () => {
         const inputs = await checked(ownNotes);
         const created = await provider.create!(inputs);
