@@ -89,6 +89,14 @@ describe("bucket lifecycle through SQL (real database, as postgres)", () => {
         assert.strictEqual(await objectCount(db, "documents"), 2);
     });
 
+    it("refuses to delete a bucket that holds a single object (our refusal, not the foreign-key error)", async () => {
+        const created = await provider.create!(await checked({ kind: "bucket", id: "single" }));
+        await putObject(db, "single", "u1/only.pdf");
+        await assert.rejects(provider.delete!("bucket:single", created.outs), (e: Error) => e.message.startsWith("[bucket:single] bucket single still holds 1 object(s); refusing to delete it."));
+        assert.ok(await bucketRow(db, "single"));
+        assert.strictEqual(await objectCount(db, "single"), 1);
+    });
+
     it("deletes an empty bucket (setting storage.allow_delete_query as the Storage API does), and a second delete is a no-op", async () => {
         const created = await provider.create!(await checked({ kind: "bucket", id: "scratch" }));
         await provider.delete!("bucket:scratch", created.outs);
