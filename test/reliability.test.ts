@@ -148,6 +148,44 @@ describe("applying to a live database: locks, faults, concurrency (real Postgres
         }
     });
 
+    it("the per-object advisory lock: an apply waits while another session holds the object's lock, and goes on when it is released", async () => {
+        const spec = table("advisory_locked");
+        // Another apply of the same object, mid-transaction: it holds the lock key the provider takes.
+        const holder = await connect(db.superuserUrl);
+        const holderPid = (await holder.query(`select pg_backend_pid() as pid`)).rows[0].pid as number;
+        await holder.query("begin");
+        await holder.query(`select pg_advisory_xact_lock(hashtext('supabase-pulumi'), hashtext($1))`, [objectId(spec)]);
+        const waiting = new pg.Pool({ connectionString: db.url, application_name: "supabase-pulumi-advisory", max: 1 });
+        waiting.on("error", () => undefined);
+        try {
+            let finished = false;
+            const apply = applyCreate(waiting, spec).finally(() => (finished = true));
+            apply.catch(() => undefined);
+            // The apply's session is seen waiting on an advisory lock that the holder blocks, and it has not finished.
+            const waiter = await waitFor("the apply to wait on the advisory lock", async () => {
+                if (finished) throw new Error("the apply finished while another session held the object's advisory lock: it did not take the lock");
+                const r = await admin.query(
+                    `select pid from pg_stat_activity
+                      where application_name = 'supabase-pulumi-advisory' and wait_event_type = 'Lock' and wait_event = 'advisory'
+                        and $1 = any (pg_blocking_pids(pid))`,
+                    [holderPid],
+                );
+                return r.rows[0]?.pid as number | undefined;
+            });
+            assert.ok(waiter);
+            assert.strictEqual(finished, false);
+            assert.strictEqual((await admin.query(`select to_regclass('public.advisory_locked') as t`)).rows[0].t, null, "nothing applied while the lock is held");
+            await holder.query("commit");
+            const state: any = await apply;
+            assert.strictEqual(state.rls, true);
+            assert.strictEqual(state.comment, "table advisory_locked");
+        } finally {
+            await holder.query("rollback").catch(() => undefined);
+            await holder.end();
+            await waiting.end();
+        }
+    });
+
     it("create adopts an object left by a crashed run, and deleting a missing object succeeds", async () => {
         const spec = table("adopted");
         const c = await connect(db.url);
