@@ -352,6 +352,17 @@ describe("Project provider (against a fake Management API that speaks the spec)"
         }
     });
 
+    it("hides the password in its URL-encoded form too (as it appears in a connection string)", async () => {
+        const encoded = encodeURIComponent(PASSWORD);
+        assert.notEqual(encoded, PASSWORD, "the test password must change when URL-encoded");
+        fake.inject({ template: "/v1/projects/{ref}/config/database/pooler", status: 400, message: `cannot reach postgresql://postgres:${encoded}@db.example:5432/postgres` });
+        const err = await rejection(provider.create!(await checked(inputs())));
+        assert.match(err.message, /400 Bad Request: cannot reach postgresql:\/\/postgres:\[redacted\]@db\.example:5432\/postgres/);
+        for (const text of [err.message, err.stack ?? "", inspect(err), JSON.stringify(err)]) {
+            assert.ok(!text.includes(encoded) && !text.includes(PASSWORD), `credential leaked: ${text}`);
+        }
+    });
+
     it("survives pulumi.runtime.serializeFunction: the copy checks, creates, reports errors and deletes", async function () {
         this.timeout(20_000); // serialising the provider takes a second or two of CPU
         const serialized = await pulumi.runtime.serializeFunction(() => projectProvider);
