@@ -1,6 +1,7 @@
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { InputError } from "./core/errors";
+import { validateTimeouts } from "./core/timeouts";
 import { active, formatFinding } from "./core/lints/finding";
 import { lintObjects } from "./core/lints/typed";
 import { GrantSpec } from "./core/objects/grant";
@@ -68,6 +69,7 @@ function createDatabase(name: string, parent: pulumi.Resource, args: DatabaseArg
     // protect and retainOnDelete are passed to every child explicitly (a prod stack protects each object).
     const inherited = { protect: componentOpts.protect, retainOnDelete: componentOpts.retainOnDelete };
     if (!args.objects || !Array.isArray(args.objects)) throw new InputError("objects", "must be a list of database objects.");
+    validateTimeouts("timeouts", args.timeouts);
     const normalized = args.objects.map((o, i) => normalize(o, `objects[${i}]`));
     const ordered = dependencyOrder(normalized);
     // The lints, before any child exists: an ERROR fails the preview naming the object, a WARN is shown in it.

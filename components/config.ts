@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AuthConfigArgs } from "./AuthConfig";
 import { InputError } from "./core/errors";
+import { validateTimeoutMs } from "./core/timeouts";
 import type { SupabaseProjectArgs } from "./Project";
 import { SupabaseStackArgs } from "./SupabaseStack";
 
@@ -28,11 +29,8 @@ export interface ProgramConfig {
 }
 
 export function readProgramConfig(config = new pulumi.Config("supabase-pulumi")): ProgramConfig {
-    const positive = (key: string, fallback: number) => {
-        const v = config.getNumber(key) ?? fallback;
-        if (!Number.isInteger(v) || v <= 0) throw new InputError(`supabase-pulumi:${key}`, `must be a positive whole number of milliseconds, got ${v}.`);
-        return v;
-    };
+    // Checked against what Postgres accepts for lock_timeout / statement_timeout, so a too-large value fails the preview.
+    const positive = (key: string, fallback: number) => validateTimeoutMs(`supabase-pulumi:${key}`, config.getNumber(key) ?? fallback);
     const stack: ProgramConfig["stack"] = {
         profiles: config.getObject<boolean | object>("profiles") as SupabaseStackArgs["profiles"],
         roles: config.getObject<SupabaseStackArgs["roles"]>("roles"),

@@ -52,6 +52,13 @@ export function parseAccess(raw: unknown, argument = "access"): AccessSpec {
         if (typeof v !== "object" || v === null || Array.isArray(v)) throw new InputError(arg, "must be an object of column: value.");
         for (const [k, val] of Object.entries(v)) {
             validateIdentifier(`${arg}.${k}`, k);
+            const scalar = val === null || typeof val === "string" || typeof val === "boolean" || (typeof val === "number" && Number.isFinite(val));
+            if (!scalar) {
+                throw new InputError(
+                    `${arg}.${k}`,
+                    `must be a string, number, boolean or null, got ${Array.isArray(val) ? "a list" : typeof val} ${JSON.stringify(val)}; write a JSON value as a string (e.g. '{"a": 1}').`,
+                );
+            }
             if (typeof val === "string" && val.startsWith("@") && !users.includes(val.slice(1).split("/")[0])) {
                 throw new InputError(`${arg}.${k}`, `${val} is not a fixture user; declare it in ${argument}.fixtures.users.`);
             }
@@ -63,7 +70,10 @@ export function parseAccess(raw: unknown, argument = "access"): AccessSpec {
         parts.forEach((p) => validateIdentifier(arg, p));
         return String(t);
     };
+    if (r.fixtures !== undefined && (typeof r.fixtures !== "object" || r.fixtures === null || Array.isArray(r.fixtures))) throw new InputError(`${argument}.fixtures`, "must be an object with users and rows.");
+    if (!Array.isArray(r.fixtures?.rows ?? [])) throw new InputError(`${argument}.fixtures.rows`, "must be a list of { table, values }.");
     const rows = (r.fixtures?.rows ?? []).map((row: any, i: number) => {
+        if (typeof row !== "object" || row === null || Array.isArray(row)) throw new InputError(`${argument}.fixtures.rows[${i}]`, "must be { table: schema.table, values: { column: value } }.");
         checkValues(`${argument}.fixtures.rows[${i}].values`, row?.values);
         return { table: table(`${argument}.fixtures.rows[${i}].table`, row?.table), values: row.values ?? {} };
     });
@@ -71,6 +81,7 @@ export function parseAccess(raw: unknown, argument = "access"): AccessSpec {
     if (!Array.isArray(list)) throw new InputError(`${argument}.expectations`, "must be a list.");
     const expectations = list.map((e: any, i: number): Expectation => {
         const a = `${argument}.expectations[${i}]`;
+        if (typeof e !== "object" || e === null || Array.isArray(e)) throw new InputError(a, "must be { as, action, table, expect, ... }.");
         if (!known.has(e?.as)) throw new InputError(`${a}.as`, `${JSON.stringify(e?.as)} is not anon, service_role or a fixture user (${users.join(", ") || "none declared"}).`);
         if (!ACTIONS.includes(e.action)) throw new InputError(`${a}.action`, `must be one of ${ACTIONS.join(", ")}.`);
         if (e.expect !== "allow" && e.expect !== "deny") throw new InputError(`${a}.expect`, "must be allow or deny.");

@@ -38,6 +38,28 @@ export function checkExpression(argument: string, expr: unknown): string {
     if (/;|--|\/\*/.test(stripStringLiterals(expr))) {
         throw new InputError(argument, `must be a single SQL expression without ';' or comments: ${JSON.stringify(expr)}.`);
     }
+    // A fragment like `true) or (true` or `true) group by (1` parses inside the wrapper below but not in the
+    // statement that runs: its parentheses must never close one it did not open.
+    const sel = parseWrapped(argument, expr);
+    const unbalanced = parenthesisProblem(expr);
+    if (unbalanced) {
+        throw new InputError(argument, `must be exactly one SQL expression: ${unbalanced} in ${JSON.stringify(expr)}. Write the expression alone, without closing the parentheses around it or adding clauses.`);
+    }
+    bareWhere(argument, expr, sel);
+    return expr;
+}
+
+/** Keys a SelectStmt has when it is nothing but `SELECT WHERE (expr)`. */
+const BARE_SELECT_KEYS = new Set(["whereClause", "limitOption", "op"]);
+
+/** The parse tree of one expression (positions removed), or an InputError naming `argument`. */
+export function expressionTree(argument: string, expr: string): unknown {
+    return withoutLocations(bareWhere(argument, expr, parseWrapped(argument, expr)));
+}
+
+/** `SELECT WHERE (expr)` parsed: the SelectStmt when it is one statement. */
+function parseWrapped(argument: string, expr: string): any {
+    if (!loaded) throw new Error("the SQL parser is not loaded; await loadSqlParser() first");
     let tree: any;
     try {
         tree = loaded.parseSync(`SELECT WHERE (${expr})`);
@@ -48,10 +70,107 @@ export function checkExpression(argument: string, expr: unknown): string {
     }
     const stmts = tree?.stmts ?? [];
     const sel = stmts.length === 1 ? stmts[0]?.stmt?.SelectStmt : undefined;
-    if (!sel || sel.targetList || sel.fromClause || !sel.whereClause) {
-        throw new InputError(argument, `must be a single SQL expression: ${JSON.stringify(expr)}.`);
+    if (!sel) throw new InputError(argument, `must be a single SQL expression: ${JSON.stringify(expr)}.`);
+    return sel;
+}
+
+/** The WHERE of a SelectStmt that must be nothing but `SELECT WHERE (expr)`. */
+function bareWhere(argument: string, expr: string, sel: any): unknown {
+    if (!sel.whereClause || Object.keys(sel).some((k) => !BARE_SELECT_KEYS.has(k))) {
+        throw new InputError(argument, `must be exactly one SQL expression (no clauses such as group by, order by, limit): ${JSON.stringify(expr)}.`);
     }
-    return expr;
+    return sel.whereClause;
+}
+
+/**
+ * Parses the statement that will run (`sql`, rendered from validated parts)
+ * and returns its one statement node, e.g. `{ CreatePolicyStmt: ... }`, or
+ * throws an InputError naming `argument`. Returns undefined when the parser
+ * is not loaded (the provider's check() loads it and checks again).
+ */
+export function parseStatement(argument: string, sql: string, expectedType: string): any {
+    if (!loaded) return undefined;
+    let tree: any;
+    try {
+        tree = loaded.parseSync(sql);
+    } catch (e: any) {
+        throw new InputError(argument, `makes a statement Postgres cannot parse: ${e?.message ?? e} in ${JSON.stringify(sql.length > 300 ? sql.slice(0, 300) + "..." : sql)}.`);
+    }
+    const stmts = tree?.stmts ?? [];
+    const node = stmts.length === 1 ? stmts[0]?.stmt?.[expectedType] : undefined;
+    if (!node) throw new InputError(argument, `must make exactly one ${expectedType}, but the statement parses differently: ${JSON.stringify(sql.length > 300 ? sql.slice(0, 300) + "..." : sql)}.`);
+    return node;
+}
+
+/** True when two parse trees are the same apart from source positions. */
+export function sameTree(a: unknown, b: unknown): boolean {
+    return JSON.stringify(withoutLocations(a)) === JSON.stringify(withoutLocations(b));
+}
+
+function withoutLocations(node: unknown): unknown {
+    if (Array.isArray(node)) return node.map(withoutLocations);
+    if (node && typeof node === "object") {
+        return Object.fromEntries(Object.entries(node).filter(([k]) => k !== "location").map(([k, v]) => [k, withoutLocations(v)]));
+    }
+    return node;
+}
+
+/**
+ * Checks that `type` is a type and nothing else, with the real parser: as the
+ * type of a column it must make one column with no constraint, collation or
+ * default. Returns undefined when the parser is not loaded.
+ */
+export function checkTypeWithParser(argument: string, type: string): void {
+    if (!loaded) return;
+    const node = parseStatement(argument, `create table t (c ${type})`, "CreateStmt");
+    const cols = node.tableElts ?? [];
+    const col = cols.length === 1 ? cols[0].ColumnDef : undefined;
+    if (!col || col.constraints?.length || col.collClause || col.raw_default) {
+        throw new InputError(argument, `${JSON.stringify(type)} is not only a type name; write the type alone (e.g. uuid, text, timestamptz, varchar(255), text[]).`);
+    }
+}
+
+/**
+ * Finds a parenthesis that closes one the expression did not open, or one
+ * left open, skipping string literals, quoted identifiers and dollar quotes.
+ */
+export function parenthesisProblem(expr: string): string | undefined {
+    let depth = 0;
+    for (let i = 0; i < expr.length; i++) {
+        const ch = expr[i];
+        if (ch === "'") {
+            // '...' with '' escapes; E'...' also with backslash escapes.
+            const escapes = i > 0 && /[eE]/.test(expr[i - 1]) && (i < 2 || !/[A-Za-z0-9_$]/.test(expr[i - 2]));
+            for (i++; i < expr.length; i++) {
+                if (escapes && expr[i] === "\\") i++;
+                else if (expr[i] === "'") {
+                    if (expr[i + 1] === "'") i++;
+                    else break;
+                }
+            }
+            if (i >= expr.length) return "an unterminated string literal";
+        } else if (ch === '"') {
+            for (i++; i < expr.length; i++) {
+                if (expr[i] === '"') {
+                    if (expr[i + 1] === '"') i++;
+                    else break;
+                }
+            }
+            if (i >= expr.length) return "an unterminated quoted identifier";
+        } else if (ch === "$" && (i === 0 || !/[A-Za-z0-9_$]/.test(expr[i - 1]))) {
+            const m = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(expr.slice(i));
+            if (m) {
+                const end = expr.indexOf(m[0], i + m[0].length);
+                if (end < 0) return "an unterminated dollar-quoted string";
+                i = end + m[0].length - 1;
+            }
+        } else if (ch === "(") depth++;
+        else if (ch === ")") {
+            depth--;
+            if (depth < 0) return `a ')' at position ${i} closes a parenthesis the expression did not open`;
+        }
+    }
+    return depth > 0 ? `${depth} '(' left open` : undefined;
 }
 
 /** Removes '...' literals so that a ';' inside a string is not mistaken for a statement end. */

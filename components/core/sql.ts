@@ -1,4 +1,5 @@
 import { InputError } from "./errors";
+import { checkTypeWithParser } from "./expression";
 
 /**
  * Postgres identifiers we accept from users: letters, digits, `_` and `$`
@@ -66,16 +67,21 @@ export function identList(names: readonly string[]): string {
 }
 
 /**
- * Type names are free-form SQL (`uuid`, `timestamptz`, `public.app_role`,
- * `varchar(255)`, `text[]`). They are checked against a conservative shape so
- * nothing but a type can be written there.
+ * Type names are SQL (`uuid`, `timestamptz`, `public.app_role`,
+ * `varchar(255)`, `text[]`, `double precision`, `timestamp with time zone`).
+ * They are checked against a conservative shape (the only words allowed after
+ * the name are those of Postgres' multi-word types, so `text default
+ * current_user` or `uuid primary key` is refused) and, when the SQL parser is
+ * loaded, parsed as a column's type: nothing but a type can be written there.
  */
-const TYPE = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?( [A-Za-z_]+)*(\(\d+(, ?\d+)?\))?(\[\])*$/;
+const TYPE_WORDS = "precision|varying|with|without|time|zone|year|month|day|hour|minute|second|to";
+const TYPE = new RegExp(`^[A-Za-z_][A-Za-z0-9_$]*(\\.[A-Za-z_][A-Za-z0-9_$]*)?( (?:${TYPE_WORDS}))*(\\(\\d+(, ?\\d+)?\\))?( (?:${TYPE_WORDS}))*(\\[\\])*$`, "i");
 
 export function validateType(argument: string, value: unknown): string {
     if (typeof value !== "string" || !TYPE.test(value)) {
-        throw new InputError(argument, `${JSON.stringify(value)} is not a SQL type name (e.g. uuid, text, timestamptz, public.app_role, varchar(255), text[]).`);
+        throw new InputError(argument, `${JSON.stringify(value)} is not a SQL type name; write the type alone (e.g. uuid, text, timestamptz, public.app_role, varchar(255), text[], double precision).`);
     }
+    checkTypeWithParser(argument, value);
     return value;
 }
 

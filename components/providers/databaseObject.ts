@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadSqlParser } from "../core/expression";
+import { validateTimeouts } from "../core/timeouts";
 import { active } from "../core/lints/finding";
 import { lintObjects } from "../core/lints/typed";
 import { DbObject, kindOf, normalize, planChange } from "../core/objects/registry";
@@ -53,13 +54,15 @@ export const databaseObjectProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: Props, news: Props) {
         try {
             await loadSqlParser();
+            validateTimeouts("timeouts", news.timeouts);
             const object = normalize(news.object, "object");
             // Object-level lints only (a dynamic check has no warning channel: Database logs the WARNs).
             const errors = active(lintObjects([object], { scope: "object" }), "ERROR");
             if (errors.length) return { inputs: news, failures: errors.map((f) => ({ property: "object", reason: `${f.lint}: ${f.message} Fix: ${f.fix}.` })) };
             return { inputs: { ...news, object } };
         } catch (e: any) {
-            return { inputs: news, failures: [{ property: "object", reason: e?.message ?? String(e) }] };
+            const property = String(e?.argument ?? "").startsWith("timeouts") ? "timeouts" : "object";
+            return { inputs: news, failures: [{ property, reason: e?.message ?? String(e) }] };
         }
     },
 

@@ -3,6 +3,7 @@ import { normalizeUses } from "./uses";
 import { ident, literal, qname, typeName, validateIdentifier, validateType } from "../sql";
 import { normalizeSilence, Silence } from "../lints/silence";
 import { ObjectKind } from "./kind";
+import { parseStatement } from "../expression";
 
 export interface FunctionArg {
     name: string;
@@ -47,8 +48,10 @@ function header(s: FunctionSpec, orReplace: boolean): string {
     const args = (s.args ?? []).map((a) => `${ident(a.name)} ${typeName(a.type)}`).join(", ");
     const returns = s.returns.startsWith("setof ") ? `setof ${typeName(s.returns.slice(6))}` : typeName(s.returns);
     // Dollar-quote with a tag that cannot occur in the body.
+    // The closing tag is the first occurrence of the tag after the opening one, so it must not occur in
+    // the body, nor start inside it (a body ending in `$body` would close early).
     let tag = "$body$";
-    for (let i = 0; s.body.includes(tag); i++) tag = `$body${i}$`;
+    for (let i = 0; (s.body + tag).indexOf(tag) !== s.body.length; i++) tag = `$body${i}$`;
     return [
         `create ${orReplace ? "or replace " : ""}function ${qname(s.schema, s.name)}(${args})`,
         `returns ${returns}`,
@@ -103,6 +106,9 @@ export const fn: ObjectKind<FunctionSpec> = {
         if (uses) out.uses = uses;
         const silence = normalizeSilence(spec.silence, `${arg}.silence`);
         if (silence) out.silence = silence;
+        // The statement that will run must be one CREATE FUNCTION (the body stays inside its dollar quotes).
+        const node = parseStatement(arg, header(out, false), "CreateFunctionStmt");
+        if (node && node.returnType === undefined) throw new InputError(`${arg}.returns`, `${JSON.stringify(out.returns)} is not a return type.`);
         return out;
     },
     id: (s) => `function:${s.schema}.${s.name}`,

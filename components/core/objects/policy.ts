@@ -1,6 +1,6 @@
 import { InputError } from "../errors";
 import { normalizeUses } from "./uses";
-import { checkExpression } from "../expression";
+import { checkExpression, expressionTree, parseStatement, sameTree, sqlParserLoaded } from "../expression";
 import { ident, qname, validateIdentifier, validateObjectName } from "../sql";
 import { normalizeSilence, Silence } from "../lints/silence";
 import { ObjectKind } from "./kind";
@@ -86,6 +86,7 @@ export const policy: ObjectKind<PolicySpec> = {
                 `an ${command.toUpperCase()} policy needs withCheck as well as using; without it a user can move a row they may edit to a value they may not (e.g. another user's id). Usually withCheck equals using.`,
             );
         }
+        checkRenderedPolicy(out, arg);
         return out;
     },
     id: (s) => `policy:${s.schema}.${s.table}:${s.name}`,
@@ -125,3 +126,19 @@ export const policy: ObjectKind<PolicySpec> = {
         ...[...`${s.using ?? ""} ${s.withCheck ?? ""}`.matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)].map((m) => `function:${m[1]}.${m[2]}`),
     ],
 };
+
+/**
+ * The statement that will run, parsed: one CREATE POLICY whose USING and
+ * WITH CHECK are exactly the expressions given, each parsed on its own. A
+ * fragment that closes the parentheses around it or adds a clause cannot pass.
+ */
+function checkRenderedPolicy(s: PolicySpec, arg: string): void {
+    if (!sqlParserLoaded()) return;
+    const node = parseStatement(arg, policy.create(s)[0], "CreatePolicyStmt");
+    for (const [field, key] of [["using", "qual"], ["withCheck", "with_check"]] as const) {
+        const expr = s[field];
+        if ((expr === undefined) !== (node[key] === undefined) || (expr !== undefined && !sameTree(node[key], expressionTree(`${arg}.${field}`, expr)))) {
+            throw new InputError(`${arg}.${field}`, `must be exactly one SQL expression; in the CREATE POLICY statement it does not stay one: ${JSON.stringify(expr)}.`);
+        }
+    }
+}

@@ -1,5 +1,5 @@
 import { InputError } from "../errors";
-import { checkExpression } from "../expression";
+import { checkExpression, expressionTree, parseStatement, sameTree, sqlParserLoaded } from "../expression";
 import { ident, literal, qname, typeName, validateIdentifier, validateType } from "../sql";
 import { normalizeSilence, Silence } from "../lints/silence";
 import { ObjectKind } from "./kind";
@@ -111,6 +111,7 @@ export const table: ObjectKind<TableSpec> = {
         if (spec.dropWithData) out.dropWithData = true;
         const silence = normalizeSilence(spec.silence, `${arg}.silence`);
         if (silence) out.silence = silence;
+        checkRenderedTable(out, arg);
         return out;
     },
     id: (s) => `table:${s.schema}.${s.name}`,
@@ -188,3 +189,33 @@ export const table: ObjectKind<TableSpec> = {
                 : undefined,
     }),
 };
+
+const COLUMN_CONSTRAINTS = new Set(["CONSTR_NOTNULL", "CONSTR_DEFAULT", "CONSTR_PRIMARY", "CONSTR_FOREIGN", "CONSTR_IDENTITY"]);
+
+/**
+ * The CREATE TABLE that will run, parsed: exactly the declared columns and
+ * unique constraints, each column's default exactly the expression given, and
+ * no constraint this package did not write (a type or default cannot smuggle
+ * one in).
+ */
+function checkRenderedTable(s: TableSpec, arg: string): void {
+    if (!sqlParserLoaded()) return;
+    const node = parseStatement(arg, table.create(s)[0], "CreateStmt");
+    const elts: any[] = node.tableElts ?? [];
+    const cols = elts.filter((e) => e.ColumnDef).map((e) => e.ColumnDef);
+    if (elts.length !== s.columns.length + (s.unique?.length ?? 0) || cols.length !== s.columns.length) {
+        throw new InputError(`${arg}.columns`, `the CREATE TABLE statement would not have exactly the declared columns; check each column's type and default.`);
+    }
+    s.columns.forEach((c, i) => {
+        const a = `${arg}.columns[${i}]`;
+        const def = cols[i];
+        const constraints: any[] = (def.constraints ?? []).map((x: any) => x.Constraint);
+        if (def.colname !== c.name || constraints.some((x) => !COLUMN_CONSTRAINTS.has(x.contype)) || def.collClause) {
+            throw new InputError(`${a}.type`, `${JSON.stringify(c.type)} does not make a plain column ${c.name}; write the type alone.`);
+        }
+        const defaults = constraints.filter((x) => x.contype === "CONSTR_DEFAULT");
+        if (defaults.length !== (c.default === undefined ? 0 : 1) || (c.default !== undefined && !sameTree(defaults[0].raw_expr, expressionTree(`${a}.default`, c.default)))) {
+            throw new InputError(`${a}.default`, `must be exactly one SQL expression: ${JSON.stringify(c.default)}.`);
+        }
+    });
+}
