@@ -3,9 +3,11 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import type { LocalDatabase } from "../components/local/postgres";
-import { apiBucketBackend, bucketProvider as provider, checkBucketInputs } from "../components/providers/bucket";
+import { apiBucketBackend, bucketProvider as provider, checkBucketInputs, createBucketProvider } from "../components/providers/bucket";
 import { BucketSpec, bucket } from "../components/core/objects/bucket";
 import { connect, freshDatabase } from "./support/database";
+import { fakeClock } from "./support/fakeClock";
+import { FAKE_KEYS, fakeJwt, fakeStorageApi } from "./support/fakeStorageApi";
 
 async function bucketRow(db: LocalDatabase, id: string) {
     const c = await connect(db.superuserUrl);
@@ -171,7 +173,7 @@ describe("bucket lifecycle through SQL (real database, as postgres)", () => {
         ]);
         const none = await provider.check!({}, { object: { kind: "bucket", id: "ok" } });
         assert.deepStrictEqual(none.failures, [{ property: "api", reason: "[api] give api ({ url, serviceRoleKey }) to use the Storage API, or connection to apply the bucket through SQL." }]);
-        const named = checkBucketInputs({ object: { kind: "bucket", id: "ok", name: "Pretty name" }, api: { url: "https://x.supabase.co", serviceRoleKey: "k" } });
+        const named = checkBucketInputs({ object: { kind: "bucket", id: "ok", name: "Pretty name" }, api: { url: "https://x.supabase.co", serviceRoleKey: FAKE_KEYS.serviceRole } });
         assert.match(named.failures[0].reason, /^\[object\.name\] the Storage API always names a bucket after its id/);
         assert.strictEqual(await bucketRow(db, "a/b"), undefined);
     });
@@ -192,56 +194,8 @@ describe("bucket lifecycle through SQL (real database, as postgres)", () => {
     });
 });
 
-/**
- * The Storage API backend against an in-memory stand-in that answers as
- * storage-api does (error bodies `{statusCode, error, message}` with HTTP
- * 400 for a missing bucket). This checks which requests supabase-js makes for
- * each step and how answers are handled; it does not prove a real Storage
- * API accepts them.
- */
-function fakeStorageApi() {
-    const calls: { method: string; path: string; body?: any; auth?: string | null }[] = [];
-    const buckets = new Map<string, any>();
-    const objects = new Map<string, string[]>();
-    const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-    const fetchImpl = (async (input: any, init?: any) => {
-        const url = new URL(String(input));
-        const method = init?.method ?? "GET";
-        const body = init?.body ? JSON.parse(init.body) : undefined;
-        calls.push({ method, path: url.pathname, ...(body !== undefined ? { body } : {}), auth: new Headers(init?.headers).get("authorization") });
-        const m = /^\/storage\/v1\/(bucket|object\/list)(?:\/([^/]+))?(\/empty)?$/.exec(url.pathname);
-        const id = m?.[2] && decodeURIComponent(m[2]);
-        const missing = () => json(400, { statusCode: "404", error: "Bucket not found", message: "Bucket not found" });
-        if (m?.[1] === "bucket" && !id && method === "POST") {
-            if (buckets.has(body.id)) return json(400, { statusCode: "409", error: "Duplicate", message: "The resource already exists" });
-            buckets.set(body.id, { id: body.id, name: body.name, public: body.public, file_size_limit: body.file_size_limit, allowed_mime_types: body.allowed_mime_types });
-            return json(200, { name: body.id });
-        }
-        if (m?.[1] === "bucket" && id && !m[3]) {
-            if (!buckets.has(id)) return missing();
-            if (method === "GET") return json(200, { ...buckets.get(id), owner: "", created_at: "x", updated_at: "x" });
-            if (method === "PUT") {
-                buckets.set(id, { ...buckets.get(id), public: body.public, file_size_limit: body.file_size_limit, allowed_mime_types: body.allowed_mime_types });
-                return json(200, { message: "Successfully updated" });
-            }
-            if (method === "DELETE") {
-                if ((objects.get(id) ?? []).length) return json(400, { statusCode: "400", error: "Storage not empty", message: "Storage must be empty before you can delete it" });
-                buckets.delete(id);
-                return json(200, { message: "Successfully deleted" });
-            }
-        }
-        if (m?.[3] && method === "POST") {
-            objects.set(id!, []);
-            return json(200, { message: "Successfully emptied" });
-        }
-        if (m?.[1] === "object/list") return json(200, (objects.get(id!) ?? []).slice(0, body.limit).map((name) => ({ name, id: null })));
-        return json(500, { statusCode: "500", error: "unexpected", message: `${method} ${url.pathname}` });
-    }) as typeof fetch;
-    return { calls, buckets, objects, fetchImpl };
-}
-
 describe("bucket lifecycle through the Storage API (supabase-js against an in-memory stand-in, no network)", () => {
-    const api = { url: "https://abcdefghijklmnopqrst.supabase.co", serviceRoleKey: "service-role-key" };
+    const api = { url: "https://abcdefghijklmnopqrst.supabase.co", serviceRoleKey: FAKE_KEYS.serviceRole };
     const spec = (o: object) => bucket.normalize({ kind: "bucket", ...o }, "object") as BucketSpec;
 
     it("creates with createBucket (id, name = id, limits in bytes) and reads back with getBucket", async () => {
@@ -252,9 +206,9 @@ describe("bucket lifecycle through the Storage API (supabase-js against an in-me
                 method: "POST",
                 path: "/storage/v1/bucket",
                 body: { id: "avatars", name: "avatars", public: true, file_size_limit: 1_000_000, allowed_mime_types: ["image/jpeg", "image/png"] },
-                auth: "Bearer service-role-key",
+                auth: `Bearer ${FAKE_KEYS.serviceRole}`,
             },
-            { method: "GET", path: "/storage/v1/bucket/avatars", auth: "Bearer service-role-key" },
+            { method: "GET", path: "/storage/v1/bucket/avatars", auth: `Bearer ${FAKE_KEYS.serviceRole}` },
         ]);
         assert.deepStrictEqual(state, { name: "avatars", public: true, fileSizeLimit: 1_000_000, allowedMimeTypes: ["image/jpeg", "image/png"] });
     });
@@ -273,7 +227,7 @@ describe("bucket lifecycle through the Storage API (supabase-js against an in-me
         await backend.create(spec({ id: "docs" }));
         f.calls.splice(0);
         const state = await backend.update(spec({ id: "docs" }), spec({ id: "docs", fileSizeLimit: 10, allowedMimeTypes: ["application/pdf"] }), false);
-        assert.deepStrictEqual(f.calls[0], { method: "PUT", path: "/storage/v1/bucket/docs", body: { id: "docs", name: "docs", public: false, file_size_limit: 10, allowed_mime_types: ["application/pdf"] }, auth: "Bearer service-role-key" });
+        assert.deepStrictEqual(f.calls[0], { method: "PUT", path: "/storage/v1/bucket/docs", body: { id: "docs", name: "docs", public: false, file_size_limit: 10, allowed_mime_types: ["application/pdf"] }, auth: `Bearer ${FAKE_KEYS.serviceRole}` });
         assert.deepStrictEqual(state, { name: "docs", public: false, fileSizeLimit: 10, allowedMimeTypes: ["application/pdf"] });
     });
 
@@ -297,7 +251,8 @@ describe("bucket lifecycle through the Storage API (supabase-js against an in-me
         f.objects.set("tmp", ["a", "b"]);
         f.calls.splice(0);
         await backend.delete(spec({ id: "tmp", emptyOnDelete: true }));
-        assert.deepStrictEqual(f.calls.map((c) => `${c.method} ${c.path}`), ["GET /storage/v1/bucket/tmp", "POST /storage/v1/bucket/tmp/empty", "DELETE /storage/v1/bucket/tmp"]);
+        // Emptying is checked done (one list) before the bucket is deleted.
+        assert.deepStrictEqual(f.calls.map((c) => `${c.method} ${c.path}`), ["GET /storage/v1/bucket/tmp", "POST /storage/v1/bucket/tmp/empty", "POST /storage/v1/object/list/tmp", "DELETE /storage/v1/bucket/tmp"]);
         assert.ok(!f.buckets.has("tmp"));
     });
 
@@ -323,5 +278,274 @@ describe("bucket lifecycle through the Storage API (supabase-js against an in-me
         } finally {
             globalThis.fetch = saved;
         }
+    });
+});
+
+/**
+ * Issue 17: what the real Storage API (v1.70.6, seen through supabase-js)
+ * answers, replayed by the fake, and a provider that only drops a bucket from
+ * state on Storage's own bucket-not-found answer to a key that bypasses RLS.
+ */
+describe("hosted buckets: the Storage API's real answers (issue 17)", () => {
+    const URL_ = "https://abcdefghijklmnopqrst.supabase.co";
+    const api = { url: URL_, serviceRoleKey: FAKE_KEYS.serviceRole };
+    const spec = (o: object) => bucket.normalize({ kind: "bucket", ...o }, "object") as BucketSpec;
+    const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    const withBucket = (id: string, objects: string[] = [], opts?: Parameters<typeof fakeStorageApi>[0]) => {
+        const f = fakeStorageApi(opts);
+        f.buckets.set(id, { id, name: id, public: false, file_size_limit: null, allowed_mime_types: null });
+        f.objects.set(id, objects);
+        return f;
+    };
+    const keysIn = (text: string) => [FAKE_KEYS.serviceRole, FAKE_KEYS.anon, FAKE_KEYS.user("u1"), FAKE_KEYS.secret, FAKE_KEYS.publishable].filter((k) => text.includes(k));
+
+    describe("1. gone means exactly Storage's bucket-not-found answer", () => {
+        it("a missing bucket is HTTP 400 with body statusCode \"404\", error \"Bucket not found\"; read reports it gone", async () => {
+            const f = fakeStorageApi();
+            const res = await f.fetchImpl(`${URL_}/storage/v1/bucket/nope`, { headers: { authorization: `Bearer ${FAKE_KEYS.serviceRole}` } });
+            assert.strictEqual(res.status, 400);
+            assert.deepStrictEqual(await res.json(), { statusCode: "404", error: "Bucket not found", message: "Bucket not found" });
+            assert.strictEqual(await apiBucketBackend(api, f.fetchImpl).read(spec({ id: "nope" })), undefined);
+        });
+
+        it("RLS hides a live bucket from the anon key and a user's JWT with the same answer (what the fake replays)", async () => {
+            const f = withBucket("docs");
+            for (const key of [FAKE_KEYS.anon, FAKE_KEYS.user("u1"), FAKE_KEYS.publishable]) {
+                const res = await f.fetchImpl(`${URL_}/storage/v1/bucket/docs`, { headers: { authorization: `Bearer ${key}` } });
+                assert.strictEqual(res.status, 400);
+                assert.deepStrictEqual(await res.json(), { statusCode: "404", error: "Bucket not found", message: "Bucket not found" });
+            }
+        });
+
+        it("with the anon key, read() and delete() fail and say what to fix; the bucket stays in state and in Storage", async () => {
+            const f = withBucket("docs", ["u1/a.pdf"]);
+            const anonApi = { url: URL_, serviceRoleKey: FAKE_KEYS.anon };
+            const isKeyError = (e: Error) => {
+                assert.match(e.message, /^\[api\.serviceRoleKey\] is a JWT with role "anon", not service_role\. Storage hides buckets from every other role through RLS/);
+                assert.deepStrictEqual(keysIn(e.message), []);
+                return true;
+            };
+            assert.throws(() => apiBucketBackend(anonApi, f.fetchImpl), isKeyError);
+            const p = createBucketProvider({ fetch: f.fetchImpl });
+            const props = { object: spec({ id: "docs" }), api: anonApi };
+            await assert.rejects(p.read!("bucket:docs", props), isKeyError);
+            await assert.rejects(p.delete!("bucket:docs", props), isKeyError);
+            assert.ok(f.buckets.has("docs"));
+            assert.deepStrictEqual(f.objects.get("docs"), ["u1/a.pdf"]);
+            assert.deepStrictEqual(f.calls, [], "nothing was asked with a key that cannot see the bucket");
+        });
+
+        it("a base URL ending in /storage/v1 gets HTTP 404 Route ... not found; read fails naming [api.url], not 'gone'", async () => {
+            const f = withBucket("docs");
+            const res = await f.fetchImpl(`${URL_}/storage/v1/storage/v1/bucket/docs`, { headers: { authorization: `Bearer ${FAKE_KEYS.serviceRole}` } });
+            assert.strictEqual(res.status, 404);
+            assert.deepStrictEqual(await res.json(), { message: "Route GET:/storage/v1/storage/v1/bucket/docs not found", error: "Not Found", statusCode: 404 });
+            // The backend refuses such a URL outright...
+            assert.throws(() => apiBucketBackend({ url: `${URL_}/storage/v1`, serviceRoleKey: FAKE_KEYS.serviceRole }, f.fetchImpl), /^InputError: \[api\.url\] carries the path "\/storage\/v1"; give the project URL without a path/);
+            // ...and a route-not-found from anywhere (e.g. a proxy adding the path) is an error, not a missing bucket.
+            const doubled = ((input: any, init?: any) => f.fetchImpl(String(input).replace("/storage/v1/", "/storage/v1/storage/v1/"), init)) as typeof fetch;
+            const backend = apiBucketBackend(api, doubled);
+            await assert.rejects(
+                backend.read(spec({ id: "docs" })),
+                (e: Error) => e.message === 'bucket:docs: Storage API getBucket failed: 404 Not Found: "Route GET:/storage/v1/storage/v1/bucket/docs not found" (HTTP 404). Storage has no such route: check that [api.url] is the project URL without a path, e.g. https://<ref>.supabase.co.',
+            );
+            await assert.rejects(backend.delete(spec({ id: "docs" })), /Route GET:\/storage\/v1\/storage\/v1\/bucket\/docs not found/);
+            assert.ok(f.buckets.has("docs"));
+        });
+    });
+
+    describe("check() refuses keys that cannot see every bucket, and URLs with a path; unknown values wait", () => {
+        const failuresOf = async (a: unknown) => (await provider.check!({}, { object: { kind: "bucket", id: "docs" }, api: a })).failures ?? [];
+
+        it("accepts a service_role JWT and a secret key (sb_secret_)", async () => {
+            assert.deepStrictEqual(await failuresOf({ url: URL_, serviceRoleKey: FAKE_KEYS.serviceRole }), []);
+            assert.deepStrictEqual(await failuresOf({ url: `${URL_}/`, serviceRoleKey: FAKE_KEYS.secret }), []);
+        });
+
+        it("refuses the anon key, a user's JWT, a publishable key and a non-JWT, by the role claim read without verifying, never quoting the key", async () => {
+            const cases: [string, RegExp][] = [
+                [FAKE_KEYS.anon, /^\[api\.serviceRoleKey\] is a JWT with role "anon", not service_role\. .* answers "Bucket not found" for them, so a refresh would drop live buckets from the state and a delete would delete nothing: give the project's service_role key \(Project Settings > API Keys\), or a secret key \(sb_secret_\.\.\.\)\.$/],
+                [FAKE_KEYS.user("u1"), /^\[api\.serviceRoleKey\] is a JWT with role "authenticated", not service_role\./],
+                [fakeJwt({ sub: "x" }, "another-secret"), /^\[api\.serviceRoleKey\] is a JWT with no service_role role claim, not service_role\./],
+                [FAKE_KEYS.publishable, /^\[api\.serviceRoleKey\] is a publishable key, which acts as anon\./],
+                ["not-a-key", /^\[api\.serviceRoleKey\] is neither a JWT nor a Supabase secret key: give the project's service_role key/],
+                ["a.b.c", /^\[api\.serviceRoleKey\] is neither a JWT nor a Supabase secret key/],
+            ];
+            for (const [key, re] of cases) {
+                const failures = await failuresOf({ url: URL_, serviceRoleKey: key });
+                assert.strictEqual(failures.length, 1, key);
+                assert.strictEqual(failures[0].property, "api");
+                assert.match(failures[0].reason, re);
+                assert.ok(!failures[0].reason.includes(key), "the key is never quoted");
+            }
+        });
+
+        it("refuses a base URL with a path (naming [api.url]), a query, or no http(s) scheme, without quoting it", async () => {
+            assert.deepStrictEqual(await failuresOf({ url: `${URL_}/storage/v1`, serviceRoleKey: FAKE_KEYS.serviceRole }), [
+                {
+                    property: "api",
+                    reason: '[api.url] carries the path "/storage/v1"; give the project URL without a path, e.g. https://<ref>.supabase.co. supabase-js adds /storage/v1 itself, so with a path every call fails with "Route ... not found".',
+                },
+            ]);
+            assert.match((await failuresOf({ url: `${URL_}?apikey=x`, serviceRoleKey: FAKE_KEYS.serviceRole }))[0].reason, /^\[api\.url\] carries a query or fragment;/);
+            // Key and URL swapped: neither is quoted.
+            const swapped = await failuresOf({ url: FAKE_KEYS.serviceRole, serviceRoleKey: URL_ });
+            assert.deepStrictEqual(swapped.map((x) => x.reason.slice(0, 40)), ["[api.url] is not an http(s) URL; give th", "[api.serviceRoleKey] is neither a JWT no"]);
+            assert.deepStrictEqual(keysIn(JSON.stringify(swapped)), []);
+        });
+
+        it("a key or URL not known at preview (a secret output of the project) passes; it is checked when known", async () => {
+            assert.deepStrictEqual(await failuresOf(UNKNOWN), []);
+            assert.deepStrictEqual(await failuresOf({ url: UNKNOWN, serviceRoleKey: UNKNOWN }), []);
+            assert.deepStrictEqual(await failuresOf({ url: URL_, serviceRoleKey: UNKNOWN }), []);
+            assert.strictEqual((await failuresOf({ url: UNKNOWN, serviceRoleKey: FAKE_KEYS.anon })).length, 1);
+        });
+    });
+
+    describe("2. emptyOnDelete waits, bounded and with progress, for Storage's queued emptying", () => {
+        it("emptyBucket on hosted only queues ('Completion may take up to an hour'); deleting right after gets 409 not empty", async () => {
+            const clock = fakeClock();
+            const f = withBucket("tmp", ["a/1.txt"], { queueEmpty: { delayMs: 90_000, now: clock.now } });
+            const auth = { authorization: `Bearer ${FAKE_KEYS.serviceRole}` };
+            const empty = await f.fetchImpl(`${URL_}/storage/v1/bucket/tmp/empty`, { method: "POST", headers: auth });
+            assert.deepStrictEqual([empty.status, await empty.json()], [200, { message: "Empty bucket has been queued. Completion may take up to an hour." }]);
+            const del = await f.fetchImpl(`${URL_}/storage/v1/bucket/tmp`, { method: "DELETE", headers: auth });
+            assert.deepStrictEqual([del.status, await del.json()], [400, { statusCode: "409", error: "InvalidRequest", message: "The bucket you tried to delete is not empty" }]);
+        });
+
+        it("waits until the queued emptying is done, telling progress, then deletes the bucket", async () => {
+            const clock = fakeClock();
+            const f = withBucket("tmp", ["a/1.txt", "b/2.txt"], { queueEmpty: { delayMs: 90_000, now: clock.now } });
+            const progress: string[] = [];
+            const backend = apiBucketBackend(api, { fetch: f.fetchImpl, sleep: clock.sleep, now: clock.now, pollIntervalMs: 30_000, emptyTimeoutMs: 10 * 60_000, onProgress: (l) => progress.push(l) });
+            await backend.delete(spec({ id: "tmp", emptyOnDelete: true }));
+            assert.ok(!f.buckets.has("tmp"));
+            assert.deepStrictEqual(clock.sleeps, [30_000, 30_000, 30_000]);
+            assert.deepStrictEqual(f.calls.map((c) => `${c.method} ${c.path}`), [
+                "GET /storage/v1/bucket/tmp",
+                "POST /storage/v1/bucket/tmp/empty",
+                ...Array(4).fill("POST /storage/v1/object/list/tmp"),
+                "DELETE /storage/v1/bucket/tmp",
+            ]);
+            assert.deepStrictEqual(progress, [
+                "bucket:tmp: waiting for Storage to empty the bucket before deleting it (emptying queued; 0 s of at most 10 min)",
+                "bucket:tmp: waiting for Storage to empty the bucket before deleting it (emptying queued; 30 s of at most 10 min)",
+                "bucket:tmp: waiting for Storage to empty the bucket before deleting it (emptying queued; 1 min of at most 10 min)",
+            ]);
+        });
+
+        it("past the bound it fails, says the deletion is still queued, and leaves the bucket in place", async () => {
+            const clock = fakeClock();
+            const f = withBucket("tmp", ["a/1.txt"], { queueEmpty: { delayMs: 2 * 3600_000, now: clock.now } });
+            const progress: string[] = [];
+            const backend = apiBucketBackend(api, { fetch: f.fetchImpl, sleep: clock.sleep, now: clock.now, pollIntervalMs: 60_000, emptyTimeoutMs: 5 * 60_000, onProgress: (l) => progress.push(l) });
+            await assert.rejects(
+                backend.delete(spec({ id: "tmp", emptyOnDelete: true })),
+                (e: Error) =>
+                    e.message ===
+                    "bucket:tmp: Storage queued emptying the bucket but it still holds objects after 5 min, so it was not deleted; the deletion of its files is still queued on Storage's side. " +
+                        "Run the same `pulumi up` or `pulumi destroy` again later: it asks again and waits until the bucket is empty, then deletes it.",
+            );
+            assert.strictEqual(clock.total(), 5 * 60_000);
+            assert.strictEqual(progress.length, 5);
+            assert.ok(f.buckets.has("tmp"));
+            assert.ok(!f.calls.some((c) => c.method === "DELETE"), "never asked to delete a bucket that is not empty");
+        });
+
+        it("the default bound is an hour, polled every 15 s", async () => {
+            const clock = fakeClock();
+            const f = withBucket("tmp", ["a/1.txt"], { queueEmpty: { delayMs: 3 * 3600_000, now: clock.now } });
+            const backend = apiBucketBackend(api, { fetch: f.fetchImpl, sleep: clock.sleep, now: clock.now, onProgress: () => undefined });
+            await assert.rejects(backend.delete(spec({ id: "tmp", emptyOnDelete: true })), /still holds objects after 60 min/);
+            assert.strictEqual(clock.total(), 3600_000);
+            assert.ok(clock.sleeps.every((ms) => ms === 15_000));
+        });
+
+        it("without emptyOnDelete, a 409 'not empty' from deleteBucket is the non-empty refusal, never success", async () => {
+            const f = withBucket("docs");
+            // Storage refuses the delete although the root listing is empty (e.g. an upload landed in between).
+            const racing = (async (input: any, init?: any) => {
+                if (init?.method === "DELETE") f.objects.set("docs", ["late/upload.pdf"]);
+                return f.fetchImpl(input, init);
+            }) as typeof fetch;
+            await assert.rejects(apiBucketBackend(api, racing).delete(spec({ id: "docs" })), /^InputError: \[bucket:docs\] bucket docs still holds at least 1 object\(s\); refusing to delete it\./);
+            assert.ok(f.buckets.has("docs"));
+        });
+    });
+
+    describe("3. errors carry Storage's own code and message", () => {
+        it("a refused key: 403 Unauthorized from the body, the HTTP 400 beside it, what to fix, no key in the message", async () => {
+            const f = withBucket("docs");
+            const forged = fakeJwt({ role: "service_role" }, "not-the-project-secret");
+            await assert.rejects(apiBucketBackend({ url: URL_, serviceRoleKey: forged }, f.fetchImpl).read(spec({ id: "docs" })), (e: any) => {
+                assert.strictEqual(
+                    e.message,
+                    'bucket:docs: Storage API getBucket failed: 403 Unauthorized: "invalid signature" (HTTP 400). Check [api.serviceRoleKey]: Storage refused it or what it may do; give this project\'s service_role key (or a secret key).',
+                );
+                assert.deepStrictEqual(e.storage, { httpStatus: 400, statusCode: "403", error: "Unauthorized", code: undefined, message: "invalid signature" });
+                assert.ok(!e.message.includes(forged));
+                return true;
+            });
+        });
+
+        it("a server error keeps its status and says to run again; a network failure names [api.url]; the key is redacted if echoed", async () => {
+            const broken = (async () => new Response(JSON.stringify({ statusCode: "500", error: "internal", message: `boom ${FAKE_KEYS.serviceRole}` }), { status: 500 })) as typeof fetch;
+            await assert.rejects(apiBucketBackend(api, broken).read(spec({ id: "docs" })), (e: Error) => e.message === 'bucket:docs: Storage API getBucket failed: 500 internal: "boom [redacted]" (HTTP 500). Storage failed on its side; run again.');
+            const offline = (async () => {
+                throw new TypeError("fetch failed");
+            }) as typeof fetch;
+            await assert.rejects(apiBucketBackend(api, offline).read(spec({ id: "docs" })), /^Error: bucket:docs: Storage API getBucket failed: "fetch failed"\. No answer from Storage: check that \[api\.url\] is the project URL/);
+        });
+
+        it("creating a bucket with a key RLS limits is Storage's 403 'new row violates row-level security policy'", async () => {
+            const f = fakeStorageApi();
+            const res = await f.fetchImpl(`${URL_}/storage/v1/bucket`, { method: "POST", headers: { authorization: `Bearer ${FAKE_KEYS.anon}`, "content-type": "application/json" }, body: JSON.stringify({ id: "x", name: "x" }) });
+            assert.deepStrictEqual([res.status, await res.json()], [400, { statusCode: "403", error: "Unauthorized", message: "new row violates row-level security policy" }]);
+        });
+    });
+
+    describe("further facts of the real server, as the fake answers them (through supabase-js)", () => {
+        const client = (f: ReturnType<typeof fakeStorageApi>, key: string) => {
+            const { createClient } = require("@supabase/supabase-js");
+            return createClient(URL_, key, { auth: { persistSession: false, autoRefreshToken: false }, realtime: { transport: class {} as any }, global: { fetch: f.fetchImpl } }).storage;
+        };
+
+        it("mime types match as exact strings: text/plain rejects supabase-js's default text/plain;charset=UTF-8 with 415", async () => {
+            const f = fakeStorageApi();
+            f.buckets.set("notes", { id: "notes", name: "notes", public: false, file_size_limit: null, allowed_mime_types: ["text/plain"] });
+            const s = client(f, FAKE_KEYS.serviceRole).from("notes");
+            const bad = await s.upload("a.txt", "hello");
+            assert.deepStrictEqual([bad.error?.status, bad.error?.statusCode, bad.error?.message], [400, "415", "mime type text/plain;charset=UTF-8 is not supported"]);
+            const ok = await s.upload("a.txt", "hello", { contentType: "text/plain" });
+            assert.strictEqual(ok.error, null);
+        });
+
+        it("the size limit is inclusive: exactly the limit is accepted, one byte more gets 413", async () => {
+            const f = fakeStorageApi();
+            f.buckets.set("small", { id: "small", name: "small", public: false, file_size_limit: 10, allowed_mime_types: null });
+            const s = client(f, FAKE_KEYS.serviceRole).from("small");
+            assert.strictEqual((await s.upload("ten.bin", Buffer.alloc(10), { contentType: "application/octet-stream" })).error, null);
+            const over = await s.upload("eleven.bin", Buffer.alloc(11), { contentType: "application/octet-stream" });
+            assert.deepStrictEqual([over.error?.status, over.error?.statusCode], [400, "413"]);
+        });
+
+        it("a user's delete of an object they may not delete answers 200 with an empty list, not an error", async () => {
+            const f = withBucket("docs", ["u2/secret.pdf", "u1/mine.pdf"]);
+            const s = client(f, FAKE_KEYS.user("u1")).from("docs");
+            const theirs = await s.remove(["u2/secret.pdf"]);
+            assert.deepStrictEqual([theirs.error, theirs.data], [null, []]);
+            assert.deepStrictEqual(f.objects.get("docs"), ["u2/secret.pdf", "u1/mine.pdf"]);
+            assert.deepStrictEqual((await s.remove(["u1/mine.pdf"])).data, [{ name: "u1/mine.pdf", bucket_id: "docs" }]);
+        });
+
+        it("a public URL of a private bucket answers 400 with body statusCode \"404\"; of a public bucket, the file", async () => {
+            const f = withBucket("docs", ["u1/a.pdf"]);
+            f.buckets.set("pics", { id: "pics", name: "pics", public: true });
+            f.objects.set("pics", ["u1/a.png"]);
+            const priv = await f.fetchImpl(client(f, FAKE_KEYS.anon).from("docs").getPublicUrl("u1/a.pdf").data.publicUrl);
+            assert.deepStrictEqual([priv.status, await priv.json()], [400, { statusCode: "404", error: "Bucket not found", message: "Bucket not found" }]);
+            const pub = await f.fetchImpl(client(f, FAKE_KEYS.anon).from("pics").getPublicUrl("u1/a.png").data.publicUrl);
+            assert.strictEqual(pub.status, 200);
+        });
     });
 });
