@@ -162,6 +162,21 @@ describe("Supabase Management API client (against a fake that speaks the spec)",
             assert.equal(err.message, "Supabase Management API POST /v1/projects failed: 500 Internal Server Error: Failed to create project");
         });
 
+        it("does not retry POST /v1/projects after the connection drops (the project may exist), so it never creates a second one", async () => {
+            const before = fake.projects.size;
+            // The API creates the project, then the connection drops before the answer arrives.
+            fake.inject({ method: "POST", template: "/v1/projects", dropResponse: true });
+            const retries: RetryEvent[] = [];
+            const err = await rejection(client({ onRetry: (e) => retries.push(e) }).createProject(createBody("acme-dropped")));
+            assert.ok(err instanceof ManagementApiError);
+            assert.equal(err.status, undefined);
+            assert.match(err.message, /^Supabase Management API POST \/v1\/projects failed: no response \(/);
+            assert.deepEqual(retries, []);
+            assert.equal(fake.requestsFor("POST /v1/projects").length, 1);
+            assert.equal([...fake.projects.values()].filter((p) => p.name === "acme-dropped").length, 1);
+            assert.equal(fake.projects.size, before + 1);
+        });
+
         it("retries POST /v1/projects after a 429", async () => {
             fake.inject({ method: "POST", template: "/v1/projects", status: 429, headers: { "Retry-After": "2" } });
             const created = await client().createProject(createBody());

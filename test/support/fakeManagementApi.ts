@@ -362,6 +362,8 @@ export interface Fault {
     headers?: Record<string, string>;
     /** Drop the connection without answering. */
     networkError?: boolean;
+    /** Process the request (a POST creates its project), then drop the connection: the answer is lost. */
+    dropResponse?: boolean;
 }
 
 export interface NewProjectScript {
@@ -565,7 +567,7 @@ export class FakeManagementApi {
             req.socket.destroy();
             return;
         }
-        if (fault) {
+        if (fault && !fault.dropResponse) {
             this.#send(res, record, match, {
                 status: fault.status ?? 500,
                 headers: fault.headers,
@@ -585,6 +587,11 @@ export class FakeManagementApi {
         } catch (err) {
             this.violations.push(`fake crashed on ${record.operation}: ${(err as Error).message}`);
             reply = { status: 500, body: { message: "fake crashed" } };
+        }
+        if (fault?.dropResponse) {
+            record.status = 0;
+            req.socket.destroy();
+            return;
         }
         this.#send(res, record, match, reply);
     }
