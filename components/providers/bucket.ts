@@ -8,16 +8,18 @@ import { applyCreate, applyDelete, applyUpdate, ApplyOptions, inspect, ObjectSta
  * A Storage bucket as its own resource, with two backends for one behaviour:
  *  - `api` (hosted): the Storage API through @supabase/supabase-js, with the
  *    service_role key: create/update/get/empty/delete, so emptying a bucket
- *    also removes its files;
+ *    also removes its files. A bucket is gone only when Storage answers
+ *    "Bucket not found" to a key that bypasses RLS; hosted emptying is
+ *    queued, so `emptyOnDelete` waits for it;
  *  - `connection` only: the bucket kind's SQL on storage.buckets (what
  *    `verify` and the tests apply), in one transaction.
  * Either way a bucket that still holds objects is not deleted unless
  * `emptyOnDelete` is set.
  */
 export interface StorageApi {
-    /** The project URL, e.g. `https://<ref>.supabase.co`. */
+    /** The project URL without a path, e.g. `https://<ref>.supabase.co`. */
     url: string;
-    /** The service_role key (or a secret API key); always a secret. */
+    /** The service_role JWT or a secret API key (`sb_secret_...`); always a secret. */
     serviceRoleKey: string;
 }
 
