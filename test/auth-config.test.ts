@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { registrationsSettled } from "./support/registrations";
 import {
     authConfigProvider,
     createAuthConfigProvider,
@@ -215,7 +216,6 @@ describe("AuthConfig provider (against a fake Management API that speaks the spe
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const isSecretInput = (v: unknown) =>
     typeof v === "object" && v !== null && (v as Record<string, unknown>)[pulumi.runtime.specialSigKey] === SECRET_SIG;
-const settle = () => new Promise((r) => setTimeout(r, 50));
 
 interface Registered {
     type: string;
@@ -270,7 +270,7 @@ describe("AuthConfig component under Pulumi mocks", function () {
             customAccessTokenHookUri: HOOK, disableSignup: true,
         }, { protect: true });
         await new Promise((r) => auth.projectRef.apply(r));
-        await settle();
+        await registrationsSettled();
         assert.deepEqual(seen.map((r) => `${r.type} ${r.name}`), [
             "supabase-pulumi:index:AuthConfig prod-auth",
             "pulumi-nodejs:dynamic/supabase:AuthConfig prod-auth-auth-config",

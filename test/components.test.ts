@@ -1,9 +1,8 @@
 import * as assert from "assert";
 import { loadSqlParser } from "../components/core/expression";
-import { isSecretInput, recordRegistrations, Registered } from "./support/registrations";
+import { isSecretInput, recordRegistrations, Registered, registrationsSettled } from "./support/registrations";
 
 const isSecret = isSecretInput;
-const settle = () => new Promise((r) => setTimeout(r, 50));
 const URL = "postgresql://postgres:s3cret-pw@db.example.supabase.co:5432/postgres?sslmode=require";
 
 describe("components under Pulumi mocks", () => {
@@ -20,7 +19,7 @@ describe("components under Pulumi mocks", () => {
     it("SupabaseStack creates one child per database object, with deterministic names and types", async () => {
         const stack = new components.SupabaseStack("supabase", { connection: URL });
         await new Promise<void>((r) => stack.objectIds.apply(() => r()));
-        await settle();
+        await registrationsSettled();
         const names = seen.map((r) => `${r.type} ${r.name}`).sort();
         assert.deepStrictEqual(names, [
             "supabase-pulumi:index:SupabaseStack supabase",
@@ -59,7 +58,7 @@ describe("components under Pulumi mocks", () => {
     it("keeps the connection string and database password secret in every child", async () => {
         const stack = new components.SupabaseStack("supabase", { connection: URL });
         await new Promise<void>((r) => stack.objectIds.apply(() => r()));
-        await settle();
+        await registrationsSettled();
         for (const r of seen.filter((x) => x.type.startsWith("pulumi-nodejs:dynamic/"))) {
             assert.ok(isSecret(r.inputs.connection), `${r.name}.connection is a secret`);
         }

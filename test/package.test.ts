@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkLabel } from "../components/core/access";
 import { loadSqlParser } from "../components/core/expression";
 import { verifyStack } from "../components/verify/run";
-import { isSecretInput, recordRegistrations, Registered } from "./support/registrations";
+import { isSecretInput, recordRegistrations, Registered, registrationsSettled } from "./support/registrations";
 
 const ROOT = path.join(__dirname, "..");
 const APP = path.join(ROOT, "examples", "app");
@@ -115,7 +115,6 @@ describe("composing under Pulumi mocks", function () {
         seen = recordRegistrations(() => ({}), "app-example", "dev");
     });
     beforeEach(() => seen.splice(0));
-    const settle = () => new Promise((r) => setTimeout(r, 100));
 
     it("passes protect and retainOnDelete to every child, and uses a postgresql provider the caller passes", async () => {
         const { SupabaseStack } = require("../components") as typeof import("../components");
@@ -123,7 +122,7 @@ describe("composing under Pulumi mocks", function () {
         const own = new postgresql.Provider("shared-pg", { host: "db.example.test", username: "postgres", password: pulumi.secret("pw"), superuser: false });
         const stack = new SupabaseStack("opts", { connection: "postgresql://postgres:pw@db.example.test:5432/postgres" }, { protect: true, retainOnDelete: true, providers: { postgresql: own } });
         await new Promise((r) => stack.objectIds.apply(r));
-        await settle();
+        await registrationsSettled();
         const children = seen.filter((r) => r.name.startsWith("opts-db-"));
         assert.ok(children.length > 10);
         for (const c of children) {
@@ -138,7 +137,7 @@ describe("composing under Pulumi mocks", function () {
         const { SupabaseStack } = require("../components") as typeof import("../components");
         const stack = new SupabaseStack("chain", { connection: "postgresql://postgres:pw@db.example.test:5432/postgres" });
         await new Promise((r) => stack.objectIds.apply(r));
-        await settle();
+        await registrationsSettled();
         const grants = seen.filter((r) => r.type === "postgresql:index/grant:Grant" && r.name.endsWith("-table-public.profiles"));
         assert.deepStrictEqual(grants.map((g) => g.name), ["chain-db-grant-anon-table-public.profiles", "chain-db-grant-authenticated-table-public.profiles", "chain-db-grant-service_role-table-public.profiles"]);
         const urn = (r: Registered) => `urn:pulumi:dev::app-example::supabase-pulumi:index:Database$postgresql:index/grant:Grant::${r.name}`;

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { inspect } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
-import { isSecretInput, Registered, recordRegistrations } from "./support/registrations";
+import { isSecretInput, Registered, recordRegistrations, registrationsSettled } from "./support/registrations";
 import {
     createProjectProvider,
     PROJECT_SECRET_OUTPUTS,
@@ -390,7 +390,6 @@ describe("Project provider (against a fake Management API that speaks the spec)"
 // ---------------------------------------------------------------------------
 // The component, under Pulumi mocks.
 
-const settle = () => new Promise((r) => setTimeout(r, 50));
 const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
 
 describe("SupabaseProject component under Pulumi mocks", function () {
@@ -427,7 +426,7 @@ describe("SupabaseProject component under Pulumi mocks", function () {
     it("registers the project resource under the component, with secret inputs and secret outputs", async () => {
         const project = new components.SupabaseProject("prod", args(), { protect: true });
         assert.equal(await value(project.ref), "abcdefghijklmnopqrst");
-        await settle();
+        await registrationsSettled();
         assert.deepEqual(seen.map((r) => `${r.type} ${r.name}`), [
             "supabase-pulumi:index:Project prod",
             "pulumi-nodejs:dynamic/supabase:Project prod-project",
@@ -452,7 +451,7 @@ describe("SupabaseProject component under Pulumi mocks", function () {
     it("is not protected unless asked", async () => {
         const project = new components.SupabaseProject("dev", args());
         await value(project.ref);
-        await settle();
+        await registrationsSettled();
         assert.deepEqual(seen.map((r) => r.protect), [false, false]);
     });
 
@@ -463,7 +462,7 @@ describe("SupabaseProject component under Pulumi mocks", function () {
             objects: [{ kind: "table", schema: "public", name: "notes", columns: [{ name: "id", type: "uuid", primaryKey: true }] }],
         });
         await value(db.objectIds);
-        await settle();
+        await registrationsSettled();
         const table = seen.find((r) => r.type === "pulumi-nodejs:dynamic/supabase:Table")!;
         assert.ok(table.dependencies.includes("urn:pulumi:prod::supabase-pulumi::supabase-pulumi:index:Project$pulumi-nodejs:dynamic/supabase:Project::app-project"),
             `the table depends on the project: ${table.dependencies.join(", ")}`);
@@ -475,7 +474,7 @@ describe("SupabaseProject component under Pulumi mocks", function () {
             accessToken: TOKEN, existingProjectRef: "abcdefghijklmnopqrst", dbPassword: pulumi.secret(PASSWORD),
         });
         await value(project.ref);
-        await settle();
+        await registrationsSettled();
         assert.equal(seen[1].inputs.existingProjectRef, "abcdefghijklmnopqrst");
         assert.equal(seen[1].retainOnDelete, true, "the engine never deletes an adopted project");
         assert.ok(isSecretInput(seen[1].inputs.accessToken), "a plain token is made secret");
@@ -485,7 +484,7 @@ describe("SupabaseProject component under Pulumi mocks", function () {
         process.env.SUPABASE_ACCESS_TOKEN = TOKEN;
         const project = new components.SupabaseProject("env", { ...args(), accessToken: undefined });
         await value(project.ref);
-        await settle();
+        await registrationsSettled();
         assert.ok(isSecretInput(seen[1].inputs.accessToken), "the token from the environment is secret");
         assert.equal((seen[1].inputs.accessToken as { value: string }).value, TOKEN);
     });

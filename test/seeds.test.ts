@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
+import { registrationsSettled } from "./support/registrations";
 import { loadSqlParser } from "../components/core/expression";
 import { stackObjects } from "../components/core/model/stack";
 import { DbObject, dependencyOrder, normalize, objectId } from "../components/core/objects/registry";
@@ -31,7 +32,7 @@ async function preview(build: () => void): Promise<Set<string>> {
         true,
     );
     build();
-    await new Promise((r) => setTimeout(r, 100));
+    await registrationsSettled();
     return new Set(names);
 }
 

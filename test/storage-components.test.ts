@@ -1,11 +1,10 @@
 import * as assert from "assert";
-import { isSecretInput, recordRegistrations, Registered } from "./support/registrations";
+import { isSecretInput, recordRegistrations, Registered, registrationsSettled } from "./support/registrations";
 import * as pulumi from "@pulumi/pulumi";
 import { loadSqlParser } from "../components/core/expression";
 
 
 const isSecret = isSecretInput;
-const settle = () => new Promise((r) => setTimeout(r, 50));
 const value = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => r(v)));
 const URL = "postgresql://postgres:s3cret-pw@db.example.supabase.co:5432/postgres?sslmode=require";
 const API = { url: "https://abcdefghijklmnopqrst.supabase.co", serviceRoleKey: "sb-service-role-s3cret" };
@@ -33,7 +32,7 @@ describe("storage components under Pulumi mocks", () => {
             connection: URL,
         });
         await value(b.policyIds);
-        await settle();
+        await registrationsSettled();
         assert.deepStrictEqual(seen.map((r) => `${r.type} ${r.name}`).sort(), [
             "supabase-pulumi:index:Bucket avatars",
             "pulumi-nodejs:dynamic/supabase:Bucket avatars-bucket-avatars",
@@ -67,7 +66,7 @@ describe("storage components under Pulumi mocks", () => {
     it("a private bucket with only a connection goes through SQL and warns about nothing", async () => {
         const b = new components.Bucket("docs", { id: "documents", policies: ["ownFolder", { adminOverride: { via: "claim" } }], connection: URL, emptyOnDelete: true });
         await value(b.policyIds);
-        await settle();
+        await registrationsSettled();
         const bucket = seen.find((r) => r.type === "pulumi-nodejs:dynamic/supabase:Bucket")!;
         assert.strictEqual(bucket.name, "docs-bucket-documents");
         assert.ok(isSecret(bucket.inputs.connection));
@@ -120,7 +119,7 @@ describe("storage components under Pulumi mocks", () => {
             },
         });
         await value(stack.objectIds);
-        await settle();
+        await registrationsSettled();
         const names = seen.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/supabase:")).map((r) => `${r.type.split(":").pop()} ${r.name}`);
         assert.deepStrictEqual(names.filter((n) => n.startsWith("Bucket")).sort(), ["Bucket supabase-db-bucket-avatars", "Bucket supabase-db-bucket-documents"]);
         assert.strictEqual(names.filter((n) => n.startsWith("Policy supabase-db-policy-storage.objects-")).length, 8);

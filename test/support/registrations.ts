@@ -60,3 +60,23 @@ export function recordRegistrations(
     };
     return seen;
 }
+
+/**
+ * Resolves when every resource registration the program has started has been
+ * answered by the mocks, including registrations that those answers set off
+ * (children created in an apply). It waits on Pulumi's own queue of pending
+ * RPCs, the one the engine's language host drains before a program ends,
+ * instead of sleeping for a guessed time.
+ */
+export async function registrationsSettled(): Promise<void> {
+    // Internal to @pulumi/pulumi, but the runtime's own completion check; pinned with the package.
+    const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+    const store = () => (require("@pulumi/pulumi/runtime/state") as { getStore(): { settings: { rpcDone: Promise<unknown> } } }).getStore().settings;
+    for (;;) {
+        const before = store().rpcDone;
+        await settings.waitForRPCs();
+        // Let callbacks queued by the last answers run; they may register more.
+        await new Promise((r) => setImmediate(r));
+        if (store().rpcDone === before) return;
+    }
+}
