@@ -32,6 +32,12 @@ export interface RequestOptions {
 /** Anything with per-role login URLs (a LocalDatabase). */
 export interface RoleUrls {
   urlFor(role: LoginRole): string;
+  /**
+   * Optional: a connection as `role` that replaces logging in with urlFor
+   * (verify's rolled-back session on an existing database: its BEGIN/COMMIT
+   * become a savepoint and its release). When given, it is used instead.
+   */
+  connect?(role: LoginRole): Promise<Pick<pg.Client, "query" | "end">>;
 }
 
 /**
@@ -172,9 +178,13 @@ export function claimsFor(
 }
 
 async function asAuthAdmin<T>(db: RoleUrls, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: db.urlFor("supabase_auth_admin") });
-  client.on("error", () => undefined);
-  await client.connect();
+  let client: pg.Client;
+  if (db.connect) client = (await db.connect("supabase_auth_admin")) as pg.Client;
+  else {
+    client = new pg.Client({ connectionString: db.urlFor("supabase_auth_admin") });
+    client.on("error", () => undefined);
+    await client.connect();
+  }
   try {
     await client.query("BEGIN");
     const result = await fn(client);

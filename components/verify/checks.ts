@@ -1,8 +1,10 @@
 import type * as pg from "pg";
 import { AccessSpec, CheckResult, Expectation, Value } from "../core/access";
 import { ident, literal, qname } from "../core/sql";
+import { InputError } from "../core/errors";
+import type { LoginRole } from "../local/bootstrap";
 import type { LocalDatabase } from "../local/postgres";
-import { asRequest, Claims, claimsFor, signUp } from "../local/request";
+import { asRequest, Claims, claimsFor, RoleUrls, signUp } from "../local/request";
 
 /**
  * Proves a stack's access expectations with real requests: each check runs
@@ -16,29 +18,64 @@ export interface Fixtures {
     claims: Record<string, Claims>;
 }
 
-export async function createFixtures(db: LocalDatabase, access: AccessSpec): Promise<Fixtures> {
+/**
+ * Where fixtures are made: a LocalDatabase (each part logs in with its own
+ * URL), or verify's rolled-back session on an existing database (each part
+ * gets a virtual connection, see ./session.ts).
+ */
+export interface FixtureTarget {
+    urlFor(role: LoginRole): string;
+    superuserUrl: string;
+    connect?(role: LoginRole | "superuser"): Promise<Pick<pg.Client, "query" | "end">>;
+}
+
+async function open(db: FixtureTarget, role: LoginRole | "superuser"): Promise<Pick<pg.Client, "query" | "end">> {
+    if (db.connect) return db.connect(role);
+    const pgm: typeof import("pg") = require("pg");
+    const client = new pgm.Client({ connectionString: role === "superuser" ? db.superuserUrl : db.urlFor(role) });
+    // DROP DATABASE ... WITH (FORCE) at the end terminates leftovers; that is not an error here.
+    client.on("error", () => undefined);
+    await client.connect();
+    return client;
+}
+
+export async function createFixtures(db: FixtureTarget | LocalDatabase, access: AccessSpec, argument = "supabase-pulumi:access"): Promise<Fixtures> {
     const users: Fixtures["users"] = {};
     for (const name of access.fixtures?.users ?? []) {
         // Through auth.users as GoTrue does it, so sign-up triggers run for real.
-        users[name] = await signUp(db, { email: `${name}@example.test`, user_metadata: { full_name: name } });
+        try {
+            users[name] = await signUp(db as RoleUrls, { email: `${name}@example.test`, user_metadata: { full_name: name } });
+        } catch (e: any) {
+            throw new InputError(`${argument}.fixtures.users`, `signing up ${name} (${name}@example.test) failed: ${e?.message ?? e}.${e?.code === "23505" ? " The user already exists in this database (an earlier verify of version 0.1.0 committed its fixtures): delete it, or verify against a fresh database." : ""}`);
+        }
     }
     const rows = access.fixtures?.rows ?? [];
     if (rows.length) {
-        const pgm: typeof import("pg") = require("pg");
-        const client = new pgm.Client({ connectionString: db.superuserUrl });
-        // DROP DATABASE ... WITH (FORCE) at the end terminates leftovers; that is not an error here.
-        client.on("error", () => undefined);
-        await client.connect();
+        const client = await open(db, "superuser");
         try {
-            for (const r of rows) {
+            for (const [i, r] of rows.entries()) {
                 const [s, t] = r.table.split(".");
                 const cols = Object.keys(r.values);
-                // Fixtures name their ids so that checks can name rows.
-                await client.query(
-                    `insert into ${qname(s, t)} (${cols.map(ident).join(", ")}) overriding system value values (${cols.map((c) => literal(resolve(r.values[c], users))).join(", ")})`,
-                );
+                // Fixtures name their ids so that checks can name rows. One transaction each, so a failure is this row's.
+                await client.query("begin");
+                try {
+                    await client.query(
+                        `insert into ${qname(s, t)} (${cols.map(ident).join(", ")}) overriding system value values (${cols.map((c) => literal(resolve(r.values[c], users))).join(", ")})`,
+                    );
+                    await client.query("commit");
+                } catch (e: any) {
+                    await client.query("rollback").catch(() => undefined);
+                    const hint =
+                        e?.code === "23503" && r.table === "storage.objects"
+                            ? " Its bucket_id must be a bucket the stack declares (supabase-pulumi:storage.buckets)."
+                            : e?.code === "23503"
+                              ? " A row it refers to does not exist: declare that row first in fixtures.rows, or fix the value."
+                              : "";
+                    throw new InputError(`${argument}.fixtures.rows[${i}]`, `inserting into ${r.table} failed: ${e?.message ?? e}.${hint}`);
+                }
             }
             // Explicit ids bypassed the identity sequences; move them past the fixtures.
+            await client.query("begin");
             for (const table of new Set(rows.map((r) => r.table))) {
                 await client.query(
                     `select setval(pg_get_serial_sequence($1, a.attname), (select coalesce(max(x), 0) + 1 from (select (to_jsonb(t) ->> a.attname)::bigint as x from ${qname(table.split(".")[0], table.split(".")[1])} t) m), false)
@@ -46,6 +83,7 @@ export async function createFixtures(db: LocalDatabase, access: AccessSpec): Pro
                     [table],
                 );
             }
+            await client.query("commit");
         } finally {
             await client.end();
         }
@@ -58,14 +96,11 @@ export async function createFixtures(db: LocalDatabase, access: AccessSpec): Pro
  * stack's Custom Access Token hook (called as supabase_auth_admin, as GoTrue
  * calls it) when the stack has one.
  */
-async function issueClaims(db: LocalDatabase, users: Fixtures["users"]): Promise<Fixtures["claims"]> {
+async function issueClaims(db: FixtureTarget | LocalDatabase, users: Fixtures["users"]): Promise<Fixtures["claims"]> {
     const out: Fixtures["claims"] = {};
-    const pgm: typeof import("pg") = require("pg");
-    const client = new pgm.Client({ connectionString: db.urlFor("supabase_auth_admin") });
-    // DROP DATABASE ... WITH (FORCE) at the end terminates leftovers; that is not an error here.
-    client.on("error", () => undefined);
-    await client.connect();
+    const client = await open(db, "supabase_auth_admin");
     try {
+        await client.query("begin");
         const hook = (await client.query(`select to_regprocedure('public.custom_access_token_hook(jsonb)') is not null as present`)).rows[0].present;
         for (const [name, user] of Object.entries(users)) {
             const claims = claimsFor(user);
@@ -77,6 +112,10 @@ async function issueClaims(db: LocalDatabase, users: Fixtures["users"]): Promise
             const r = await client.query(`select public.custom_access_token_hook($1::jsonb) as result`, [JSON.stringify(event)]);
             out[name] = r.rows[0].result.claims;
         }
+        await client.query("commit");
+    } catch (e) {
+        await client.query("rollback").catch(() => undefined);
+        throw e;
     } finally {
         await client.end();
     }

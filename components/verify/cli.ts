@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 /**
  * npm run verify -- --stack <name> [--database-url <url>] [--program <dir>] [--json]
+ * npm run verify -- --stack <name> --deployed --database-url <url>   (post-deploy proof: applies nothing)
  * npm run verify -- --stack <name> --compare <git-ref> | --compare-stack <other> [--format markdown|json]
  *
  * Applies the stack's database objects to an embedded Postgres (or the given
  * database) and proves its access expectations. Exit 0 only when every
- * expectation holds and no ERROR lint is left unsilenced.
+ * expectation holds and no ERROR lint is left unsilenced. An existing Supabase
+ * database (one with an auth schema) is never changed: everything runs in one
+ * transaction that is rolled back. With --deployed nothing is applied and a
+ * declared object that is missing or different in the database fails (drift).
  *
  * With --compare / --compare-stack it prints the access-matrix diff instead
  * (only the cells whose outcome changes) on stdout, progress on stderr.
@@ -26,6 +30,7 @@ async function main(): Promise<number> {
             "database-url": { type: "string" },
             program: { type: "string" },
             json: { type: "boolean", default: false },
+            deployed: { type: "boolean", default: false },
             compare: { type: "string" },
             "compare-stack": { type: "string" },
             format: { type: "string" },
@@ -39,6 +44,7 @@ async function main(): Promise<number> {
     const format = values.format ?? (values.json ? "json" : "markdown");
     if (values.help || !values.stack || !["markdown", "json"].includes(format)) {
         console.error("usage: verify --stack <name> [--database-url <url>] [--program <dir>] [--json]");
+        console.error("       verify --stack <name> --deployed --database-url <url> [--program <dir>] [--json]   (prove the deployed database; applies nothing)");
         console.error("       verify --stack <name> (--compare <git-ref> | --compare-stack <other-stack>) [--format markdown|json] [--program <dir>]");
         return values.help ? 0 : 2;
     }
@@ -58,11 +64,12 @@ async function main(): Promise<number> {
         programDir: path.resolve(values.program ?? process.cwd()),
         stack: values.stack,
         databaseUrl: values["database-url"] ?? process.env.DATABASE_URL,
+        deployed: values.deployed,
         log: format === "json" ? undefined : (l) => console.log(l),
     });
+    const ok = report.failures.length === 0 && report.lintErrors.length === 0 && report.drift.length === 0;
     if (format === "json") {
-        const ok = report.failures.length === 0 && report.lintErrors.length === 0;
-        console.log(JSON.stringify({ stack: report.stack, applied: report.applied, results: report.results, lints: report.lints, ok, timings: report.timings }, null, 2));
+        console.log(JSON.stringify({ stack: report.stack, mode: report.mode, applied: report.applied, results: report.results, lints: report.lints, roles: report.roles, drift: report.drift, ok, timings: report.timings }, null, 2));
     } else {
         console.log(`\nAccess matrix for stack ${report.stack}:\n\n${report.matrix}\n`);
         for (const f of report.failures) {
@@ -75,8 +82,16 @@ async function main(): Promise<number> {
         const t = report.timings;
         console.log(`${report.results.length - report.failures.length} passed, ${report.failures.length} failed (collect ${t.collectMs} ms, database ${t.databaseMs} ms, apply ${t.applyMs} ms, checks ${t.checksMs} ms)`);
         if (report.lintErrors.length) console.log(`FAIL: ${report.lintErrors.length} ERROR lint(s); fix them or silence each on its object with a reason.`);
+        console.log(`\nRoles (${report.mode === "fresh" ? "a fresh database, dropped at the end" : "one transaction on the given database, rolled back: nothing was changed"}):`);
+        for (const r of report.roles) {
+            console.log(`  ${r.part}: as ${r.actual}${r.notProven ? ` instead of ${r.intended} (cannot assume it). NOT PROVEN: ${r.notProven}.` : ""}`);
+        }
+        for (const d of report.drift) {
+            console.log(`DRIFT: ${d.id} is ${d.problem === "missing" ? "declared by the stack but missing in the database" : `different in the database: expected ${JSON.stringify(d.expected)}, found ${JSON.stringify(d.actual)}`}`);
+        }
+        if (report.drift.length) console.log(`FAIL: ${report.drift.length} declared object(s) missing or different in the deployed database; run pulumi up (or pulumi refresh to see who changed them).`);
     }
-    return report.failures.length === 0 && report.lintErrors.length === 0 ? 0 : 1;
+    return ok ? 0 : 1;
 }
 
 main().then(
