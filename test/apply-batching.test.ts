@@ -111,7 +111,6 @@ describe("apply: statements travel in batches", function () {
     });
 
     it("the statement timeout set at the start of a batch bounds the statements later in the same batch", async () => {
-        const t0 = Date.now();
         await assert.rejects(
             inTransaction(c, table("slow"), { statementTimeoutMs: 200, maxRetries: 0 }, (tx) => tx.batch(["select 1", "select pg_sleep(3)", "select 2"], { commit: true })),
             (e: any) => {
@@ -120,8 +119,8 @@ describe("apply: statements travel in batches", function () {
                 return true;
             },
         );
-        // The batch and the statement-by-statement re-run that names the statement: two timeouts, not two sleeps.
-        assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
+        // A cancelled pg_sleep in the statement-by-statement re-run that names it proves both runs timed out: had the
+        // timeout not bounded the batch's later statements, the batch would have slept and committed, and not rejected.
     });
 
     it("delete reads, checks and drops in two round trips; deleting a missing object only reads", async () => {
