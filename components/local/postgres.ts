@@ -143,6 +143,9 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
   }
 }
 
+/** The advisory lock key (two int4s) that serialises template work across processes on one server. */
+const TEMPLATE_LOCK = "hashtext('supabase-pulumi'), hashtext('template')";
+
 function randomName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${crypto.randomBytes(4).toString("hex")}`;
 }
@@ -209,6 +212,10 @@ function makeServer(core: ServerCore): LocalServer {
         const tag = `supabase-pulumi bootstrap ${bootstrapVersion()}${defaultGrants ? " default-grants" : ""}`;
         const t0 = Date.now();
         await withClient(core.superuserUrl, async (admin) => {
+          // Other processes use the same server (parallel test runs, two verify runs against one
+          // DATABASE_URL): the check, build or replacement of a template and the role passwords happen
+          // under a cluster-wide advisory lock, held until this connection ends; clones take it shared.
+          await admin.query(`select pg_advisory_lock(${TEMPLATE_LOCK})`);
           if (!staleChecked) {
             staleChecked = true;
             await dropStaleDatabases(admin);
@@ -219,6 +226,12 @@ function makeServer(core: ServerCore): LocalServer {
           );
           if (found.rows[0]?.tag === tag) {
             core.log(`reusing template ${name}`);
+            if (!passwordsSet) {
+              const pw: RolePasswords = {};
+              for (const r of LOGIN_ROLES) if (r !== core.superuser) pw[r] = core.passwords[r];
+              await setRolePasswords(admin, pw);
+              passwordsSet = true;
+            }
             return;
           }
           if (found.rowCount) await admin.query(`DROP DATABASE ${ident(name)} WITH (FORCE)`);
@@ -229,14 +242,14 @@ function makeServer(core: ServerCore): LocalServer {
             if (result !== "bootstrapped") throw new Error(`template ${name} unexpectedly has an auth schema`);
           });
           await admin.query(`COMMENT ON DATABASE ${ident(name)} IS ${literal(tag)}`);
+          if (!passwordsSet) {
+            // Roles exist now (cluster-wide). Never touch the password of the role we are connected as.
+            const pw: RolePasswords = {};
+            for (const r of LOGIN_ROLES) if (r !== core.superuser) pw[r] = core.passwords[r];
+            await setRolePasswords(admin, pw);
+            passwordsSet = true;
+          }
         });
-        if (!passwordsSet) {
-          // Roles exist now (cluster-wide). Never touch the password of the role we are connected as.
-          const pw: RolePasswords = {};
-          for (const r of LOGIN_ROLES) if (r !== core.superuser) pw[r] = core.passwords[r];
-          await withClient(core.superuserUrl, (admin) => setRolePasswords(admin, pw));
-          passwordsSet = true;
-        }
         core.timings.template = { ...core.timings.template, [name]: Date.now() - t0 };
         core.log(`template ${name} ready in ${Date.now() - t0} ms`);
         return name;
@@ -263,9 +276,11 @@ function makeServer(core: ServerCore): LocalServer {
       const template = await ensureTemplate(!!opts.defaultGrants);
       const name = opts.name ?? randomName("sb");
       const t0 = Date.now();
-      await withClient(core.superuserUrl, (admin) =>
-        admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template)} OWNER postgres`),
-      );
+      await withClient(core.superuserUrl, async (admin) => {
+        // Shared: clones run side by side, but never while another process builds or replaces a template.
+        await admin.query(`select pg_advisory_lock_shared(${TEMPLATE_LOCK})`);
+        await admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template)} OWNER postgres`);
+      });
       core.timings.lastClone = Date.now() - t0;
       created.add(name);
       return {
