@@ -11,17 +11,25 @@ import { InputError } from "./errors";
  */
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 type PgQuery = { loadModule(): Promise<void>; parseSync(sql: string): any };
-let loaded: PgQuery | undefined;
+/**
+ * The loaded parser lives on globalThis, not in a module variable: the dynamic
+ * providers are serialised into the state, and serialisation copies a module
+ * variable's value into every function that reads it. A copy of "already
+ * loaded" taken in the program process made the provider process skip the
+ * load and fail every check (found by running under the real engine).
+ */
+const GLOBAL_KEY = "__supabasePulumiSqlParser";
+const parser = (): PgQuery | undefined => (globalThis as Record<string, any>)[GLOBAL_KEY];
 
 export async function loadSqlParser(): Promise<void> {
-    if (loaded) return;
+    if (parser()) return;
     const m: PgQuery = require("libpg-query");
     await m.loadModule();
-    loaded = m;
+    (globalThis as Record<string, any>)[GLOBAL_KEY] = m;
 }
 
 export function sqlParserLoaded(): boolean {
-    return loaded !== undefined;
+    return parser() !== undefined;
 }
 
 /**
@@ -34,7 +42,7 @@ export function checkExpression(argument: string, expr: unknown): string {
     if (typeof expr !== "string" || expr.trim() === "") {
         throw new InputError(argument, "must be a non-empty SQL expression.");
     }
-    if (!loaded) return expr; // checked again in the provider's check(), where the parser is loaded
+    if (!parser()) return expr; // checked again in the provider's check(), where the parser is loaded
     if (/;|--|\/\*/.test(stripStringLiterals(expr))) {
         throw new InputError(argument, `must be a single SQL expression without ';' or comments: ${JSON.stringify(expr)}.`);
     }
@@ -50,7 +58,8 @@ export function checkExpression(argument: string, expr: unknown): string {
 }
 
 /** Keys a SelectStmt has when it is nothing but `SELECT WHERE (expr)`. */
-const BARE_SELECT_KEYS = new Set(["whereClause", "limitOption", "op"]);
+// An array, not a Set: the dynamic providers are serialised into the state, and a serialised Set loses its methods.
+const BARE_SELECT_KEYS = ["whereClause", "limitOption", "op"];
 
 /** The parse tree of one expression (positions removed), or an InputError naming `argument`. */
 export function expressionTree(argument: string, expr: string): unknown {
@@ -59,6 +68,7 @@ export function expressionTree(argument: string, expr: string): unknown {
 
 /** `SELECT WHERE (expr)` parsed: the SelectStmt when it is one statement. */
 function parseWrapped(argument: string, expr: string): any {
+    const loaded = parser();
     if (!loaded) throw new Error("the SQL parser is not loaded; await loadSqlParser() first");
     let tree: any;
     try {
@@ -76,7 +86,7 @@ function parseWrapped(argument: string, expr: string): any {
 
 /** The WHERE of a SelectStmt that must be nothing but `SELECT WHERE (expr)`. */
 function bareWhere(argument: string, expr: string, sel: any): unknown {
-    if (!sel.whereClause || Object.keys(sel).some((k) => !BARE_SELECT_KEYS.has(k))) {
+    if (!sel.whereClause || Object.keys(sel).some((k) => !BARE_SELECT_KEYS.includes(k))) {
         throw new InputError(argument, `must be exactly one SQL expression (no clauses such as group by, order by, limit): ${JSON.stringify(expr)}.`);
     }
     return sel.whereClause;
@@ -89,6 +99,7 @@ function bareWhere(argument: string, expr: string, sel: any): unknown {
  * is not loaded (the provider's check() loads it and checks again).
  */
 export function parseStatement(argument: string, sql: string, expectedType: string): any {
+    const loaded = parser();
     if (!loaded) return undefined;
     let tree: any;
     try {
@@ -121,6 +132,7 @@ function withoutLocations(node: unknown): unknown {
  * default. Returns undefined when the parser is not loaded.
  */
 export function checkTypeWithParser(argument: string, type: string): void {
+    const loaded = parser();
     if (!loaded) return;
     const node = parseStatement(argument, `create table t (c ${type})`, "CreateStmt");
     const cols = node.tableElts ?? [];

@@ -43,12 +43,13 @@ export type ObjectState = Record<string, unknown>;
 const DEFAULTS = { lockTimeoutMs: 5000, statementTimeoutMs: 60000, maxRetries: 4, retryBaseMs: 250 };
 
 /** SQLSTATEs worth retrying on a fresh connection. */
-const TRANSIENT_CODES = new Set(["57P01", "57P02", "57P03", "53300", "53400", "40001", "40P01", "08000", "08003", "08006", "08001", "08004"]);
-const TRANSIENT_ERRNOS = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND"]);
+// Arrays, not Sets: the dynamic providers are serialised into the state, and a serialised Set loses its methods.
+const TRANSIENT_CODES = ["57P01", "57P02", "57P03", "53300", "53400", "40001", "40P01", "08000", "08003", "08006", "08001", "08004"];
+const TRANSIENT_ERRNOS = ["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND"];
 
 function classify(e: any): "lock" | "transient" | "fatal" {
     if (e?.code === "55P03") return "lock";
-    if (TRANSIENT_CODES.has(e?.code) || TRANSIENT_ERRNOS.has(e?.code)) return "transient";
+    if (TRANSIENT_CODES.includes(e?.code) || TRANSIENT_ERRNOS.includes(e?.code)) return "transient";
     if (/Connection terminated|connection is closed|Client has encountered a connection error/i.test(String(e?.message))) return "transient";
     return "fatal";
 }

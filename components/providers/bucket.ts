@@ -225,7 +225,9 @@ export function apiBucketBackend(api: StorageApi, options: ApiBucketOptions | ty
     if (keyProblem) throw new InputError("api.serviceRoleKey", keyProblem);
     const now = o.now ?? Date.now;
     const sleep = o.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-    const progress = o.onProgress ?? ((line: string) => void pulumi.log.info(line));
+    // Required by name at run time: a reference to the imported `pulumi` namespace would be serialised into the
+    // state by value, and with it the stack's whole config, secrets in plaintext (found under the real engine).
+    const progress = o.onProgress ?? ((line: string) => void (require("@pulumi/pulumi") as typeof import("@pulumi/pulumi")).log.info(line));
 
     // supabase-js keeps only the message and statusCode of an error body; keep the whole answer of the last failed request.
     let lastAnswer: StorageAnswer | undefined;

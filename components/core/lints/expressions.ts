@@ -12,10 +12,15 @@ import { sqlParserLoaded } from "../expression";
 type Node = any;
 
 /** Functions whose value is the same for every row of a request. */
-const PER_REQUEST = new Set(["auth.uid", "auth.jwt", "auth.role", "auth.email", "current_setting"]);
+// An array, not a Set: the dynamic providers are serialised into the state, and a serialised Set loses its methods.
+const PER_REQUEST = ["auth.uid", "auth.jwt", "auth.role", "auth.email", "current_setting"];
 const USER_METADATA = /(^|[{,\s"])(user_metadata|raw_user_meta_data)([},\s"]|$)/;
 
-const cache = new Map<string, Node | null>();
+/** Parse trees by expression, kept on globalThis: a module-level Map would not survive the providers' serialisation. */
+function parseCache(): Map<string, Node | null> {
+    const g = globalThis as { __supabasePulumiExpressionTrees?: Map<string, Node | null> };
+    return (g.__supabasePulumiExpressionTrees ??= new Map());
+}
 
 /**
  * The expression's parse tree, or undefined when the parser is not loaded
@@ -24,6 +29,7 @@ const cache = new Map<string, Node | null>();
  */
 export function parseExpression(expr: string | undefined | null): Node | undefined {
     if (expr === undefined || expr === null || !sqlParserLoaded()) return undefined;
+    const cache = parseCache();
     if (!cache.has(expr)) {
         let tree: Node | null = null;
         try {
@@ -57,7 +63,7 @@ function mentionsColumn(node: Node): boolean {
 }
 
 function isTarget(name: string, helpers: ReadonlySet<string>): boolean {
-    return PER_REQUEST.has(name) || helpers.has(name) || (!name.includes(".") && helpers.has(`public.${name}`));
+    return PER_REQUEST.includes(name) || helpers.has(name) || (!name.includes(".") && helpers.has(`public.${name}`));
 }
 
 /**

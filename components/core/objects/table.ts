@@ -190,7 +190,8 @@ export const table: ObjectKind<TableSpec> = {
     }),
 };
 
-const COLUMN_CONSTRAINTS = new Set(["CONSTR_NOTNULL", "CONSTR_DEFAULT", "CONSTR_PRIMARY", "CONSTR_FOREIGN", "CONSTR_IDENTITY"]);
+// An array, not a Set: the dynamic providers are serialised into the state, and a serialised Set loses its methods.
+const COLUMN_CONSTRAINTS = ["CONSTR_NOTNULL", "CONSTR_DEFAULT", "CONSTR_PRIMARY", "CONSTR_FOREIGN", "CONSTR_IDENTITY"];
 
 /**
  * The CREATE TABLE that will run, parsed: exactly the declared columns and
@@ -210,7 +211,7 @@ function checkRenderedTable(s: TableSpec, arg: string): void {
         const a = `${arg}.columns[${i}]`;
         const def = cols[i];
         const constraints: any[] = (def.constraints ?? []).map((x: any) => x.Constraint);
-        if (def.colname !== c.name || constraints.some((x) => !COLUMN_CONSTRAINTS.has(x.contype)) || def.collClause) {
+        if (def.colname !== c.name || constraints.some((x) => !COLUMN_CONSTRAINTS.includes(x.contype)) || def.collClause) {
             throw new InputError(`${a}.type`, `${JSON.stringify(c.type)} does not make a plain column ${c.name}; write the type alone.`);
         }
         const defaults = constraints.filter((x) => x.contype === "CONSTR_DEFAULT");
