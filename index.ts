@@ -18,7 +18,8 @@ export = async () => {
         ? new AuthConfig("supabase-auth", { ...cfg.auth, projectRef: project.ref, accessToken: cfg.project!.accessToken, customAccessTokenHookUri: cfg.stack.roles ? HOOK_URI : undefined }, { dependsOn: [stack] })
         : undefined;
 
-    return {
+    // A local stack has no project: leave those outputs out rather than export undefined values.
+    const outputs: Record<string, unknown> = {
         stack: pulumi.getStack(),
         objectIds: stack.objectIds,
         hookUri: stack.hookUri,
@@ -30,4 +31,5 @@ export = async () => {
         databaseUrl: project ? pulumi.secret(project.databaseUrl) : undefined,
         poolerUrl: project ? pulumi.secret(project.poolerUrl) : undefined,
     };
+    return Object.fromEntries(Object.entries(outputs).filter(([, v]) => v !== undefined));
 };

@@ -28,12 +28,25 @@ export interface DatabaseArgs {
      * storage.buckets in SQL (local and embedded databases).
      */
     storageApi?: pulumi.Input<{ url: pulumi.Input<string>; serviceRoleKey: pulumi.Input<string> }>;
+    /**
+     * Which provider applies grants (default `postgresql`):
+     * - `postgresql`: `@pulumi/postgresql`'s Grant, through its provider plugin;
+     * - `sql`: this package's own DatabaseObject provider, from the same GrantSpec
+     *   (the SQL `verify` applies). For engines without the postgresql plugin,
+     *   which the Pulumi CLI otherwise downloads at preview. Switching replaces
+     *   each grant resource; the privileges themselves end up the same.
+     */
+    grantProvider?: GrantProvider;
 }
+
+export type GrantProvider = "postgresql" | "sql";
+export const GRANT_PROVIDERS: readonly GrantProvider[] = ["postgresql", "sql"];
 
 /**
  * Applies a set of database objects, one child resource per object, in
- * dependency order. Grants go through @pulumi/postgresql's Grant; every other
- * object through this package's DatabaseObject provider.
+ * dependency order. Grants go through @pulumi/postgresql's Grant (or, with
+ * `grantProvider: sql`, through ours); every other object through this
+ * package's DatabaseObject provider.
  */
 export class Database extends pulumi.ComponentResource {
     /** Every managed object by id (`policy:public.profiles:...`), as declared. */
@@ -79,6 +92,8 @@ function createDatabase(name: string, parent: pulumi.Resource, args: DatabaseArg
         throw new InputError(error.object, `${error.lint}: ${error.message} Fix: ${error.fix}; or, if this is deliberate, add silence: [{ lint: "${error.lint}", reason: "..." }] to the object.`);
     }
     for (const w of active(findings, "WARN")) pulumi.log.warn(formatFinding(w), parent);
+    const grantProvider = args.grantProvider ?? "postgresql";
+    if (!GRANT_PROVIDERS.includes(grantProvider)) throw new InputError("grantProvider", `must be one of ${GRANT_PROVIDERS.join(", ")}, got ${JSON.stringify(grantProvider)}.`);
     const names = new Map<string, string>();
     for (const { object } of ordered) {
         const n = childName(name, object);
@@ -96,7 +111,7 @@ function createDatabase(name: string, parent: pulumi.Resource, args: DatabaseArg
         const opts: pulumi.CustomResourceOptions = { ...inherited, parent, dependsOn: dependsOn.map((d) => resources[d]) };
         if (object.kind === "bucket") {
             resources[id] = new BucketResource(childName(name, object), { object, connection, api: args.storageApi, timeouts: args.timeouts }, opts);
-        } else if (object.kind === "grant") {
+        } else if (object.kind === "grant" && grantProvider === "postgresql") {
             // A postgresql provider the caller passed (providers: { postgresql }) wins over our own.
             pgProvider ??= (parent.getProvider("postgresql::Grant") as postgresql.Provider | undefined) ?? new postgresql.Provider(`${name}-postgresql`, pgArgs, { parent, protect: componentOpts.protect });
             resources[id] = new postgresql.Grant(childName(name, object), grantArgs(object, pgArgs.database as pulumi.Input<string>), { ...opts, provider: pgProvider });

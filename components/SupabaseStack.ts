@@ -13,6 +13,8 @@ export interface SupabaseStackArgs extends StackModelArgs {
     timeouts?: ApplyOptions;
     /** A hosted project's Storage API (URL and service_role key); buckets then go through it. */
     storageApi?: DatabaseArgs["storageApi"];
+    /** Which provider applies grants: `postgresql` (default) or `sql`; see DatabaseArgs. */
+    grantProvider?: DatabaseArgs["grantProvider"];
 }
 
 export function packageSql(): SqlBodies {
@@ -43,7 +45,7 @@ export class SupabaseStack extends pulumi.ComponentResource {
         super("supabase-pulumi:index:SupabaseStack", name, {}, opts);
         // Validate everything before the first child exists.
         const objects = stackObjects(args, packageSql());
-        this.database = new Database(`${name}-db`, { connection: args.connection, objects, timeouts: args.timeouts, storageApi: args.storageApi }, { parent: this, protect: opts?.protect, retainOnDelete: opts?.retainOnDelete });
+        this.database = new Database(`${name}-db`, { connection: args.connection, objects, timeouts: args.timeouts, storageApi: args.storageApi, grantProvider: args.grantProvider }, { parent: this, protect: opts?.protect, retainOnDelete: opts?.retainOnDelete });
         this.objectIds = this.database.objectIds;
         // Say it in the preview: a public bucket's URLs bypass RLS.
         for (const warning of storageWarnings(objects)) pulumi.log.warn(warning, this);

@@ -36,6 +36,9 @@ export function readProgramConfig(config = new pulumi.Config("supabase-pulumi"))
         roles: config.getObject<SupabaseStackArgs["roles"]>("roles"),
         examples: config.getObject<string[]>("examples"),
         storage: config.getObject<SupabaseStackArgs["storage"]>("storage"),
+        // The stack's own tables, policies, functions and rows, as plain data (see README "Stack config").
+        objects: config.getObject<SupabaseStackArgs["objects"]>("objects"),
+        grantProvider: config.get("grantProvider") as SupabaseStackArgs["grantProvider"],
         timeouts: { lockTimeoutMs: positive("lockTimeoutMs", 5000), statementTimeoutMs: positive("statementTimeoutMs", 60000) },
     };
     const protect = config.getBoolean("protect") ?? false;
