@@ -2,6 +2,9 @@ import * as assert from "assert";
 import { spawn } from "child_process";
 import * as path from "path";
 import { LocalDatabase } from "../components/local/postgres";
+import { dependencyOrder, normalize } from "../components/core/objects/registry";
+import { applyCreate } from "../components/providers/apply";
+import { collectProgram } from "../components/verify/collect";
 import { verifyStack } from "../components/verify/run";
 import { connect, freshDatabase } from "./support/database";
 
@@ -81,5 +84,37 @@ describe("verify against an existing database changes nothing (issue 20)", funct
             assert.match(r.stdout, /inside one transaction \(rolled back at the end/);
         }
         assert.strictEqual(await snapshot(db.superuserUrl), initial);
+    });
+
+    it("--deployed applies nothing: on a database the stack was never deployed to, every object is drift, and nothing changes", async () => {
+        const report = await verifyStack({ programDir: ROOT, stack: "dev", databaseUrl: db.url, deployed: true });
+        assert.strictEqual(report.mode, "deployed");
+        assert.deepStrictEqual(report.applied, []);
+        assert.ok(report.drift.length > 80 && report.drift.filter((d) => d.problem === "missing").length > 50, `${report.drift.length} drifted`);
+        assert.deepStrictEqual(report.results, [], "checks are skipped while declared objects are missing");
+        assert.strictEqual(await snapshot(db.superuserUrl), initial);
+    });
+
+    it("--deployed on the deployed stack passes, and reports a policy changed by hand as drift", async () => {
+        const deployed = await freshDatabase();
+        try {
+            const program = await collectProgram(ROOT, "dev");
+            const c = await connect(deployed.url);
+            try {
+                for (const { object } of dependencyOrder(program.objects.map((o, i) => normalize(o, program.resourceNames[i])))) await applyCreate(c, object);
+            } finally {
+                await c.end();
+            }
+            const ok = await verifyStack({ programDir: ROOT, stack: "dev", databaseUrl: deployed.url, deployed: true });
+            assert.deepStrictEqual(ok.drift, []);
+            assert.deepStrictEqual(ok.failures, []);
+            const c2 = await connect(deployed.url);
+            await c2.query(`alter policy "Users can update own profile" on public.profiles using (true)`);
+            await c2.end();
+            const drifted = await verifyStack({ programDir: ROOT, stack: "dev", databaseUrl: deployed.url, deployed: true });
+            assert.deepStrictEqual(drifted.drift.map((d) => `${d.id} ${d.problem}`), ["policy:public.profiles:Users can update own profile differs"]);
+        } finally {
+            await deployed.drop();
+        }
     });
 });
