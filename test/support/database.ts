@@ -30,6 +30,9 @@ export async function connect(url: string): Promise<pg.Client> {
 export const mochaHooks = {
     async afterAll() {
         await closePools();
-        if (server) await (await server).stop();
+        // Forgotten once stopped, so a second run in the same process (Stryker's mocha runner, mocha --watch) starts anew.
+        const stopping = server;
+        server = undefined;
+        if (stopping) await (await stopping).stop();
     },
 };
