@@ -34,27 +34,39 @@ export class EngineStack {
     /** A project folder of its own: the source project's Pulumi.yaml (main pointed back at it) and node_modules. */
     readonly projectDir: string;
     readonly configFile: string;
+    readonly backendDir: string;
     readonly env: NodeJS.ProcessEnv;
 
     constructor(
         readonly bin: string,
         sourceDir: string,
         readonly stack: string,
+        opts: {
+            /** Run in sourceDir itself (a project folder the test made, with its own node_modules). */
+            inPlace?: boolean;
+            /** Share another stack's file backend (for StackReferences). */
+            backendDir?: string;
+        } = {},
     ) {
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "supabase-pulumi-engine-"));
-        this.projectDir = path.join(this.dir, "project");
-        fs.mkdirSync(this.projectDir);
-        const project = YAML.parse(fs.readFileSync(path.join(sourceDir, "Pulumi.yaml"), "utf8"));
-        // Relative, as the Go language host joins main to the project folder (ours accepts either).
-        project.main = path.relative(this.projectDir, path.resolve(sourceDir, project.main ?? "."));
-        fs.writeFileSync(path.join(this.projectDir, "Pulumi.yaml"), YAML.stringify(project));
-        // Plugins start in the project folder and resolve @pulumi/pulumi from there.
-        fs.symlinkSync(path.join(sourceDir, "node_modules"), path.join(this.projectDir, "node_modules"));
+        this.backendDir = opts.backendDir ?? path.join(this.dir, "backend");
+        if (opts.inPlace) {
+            this.projectDir = sourceDir;
+        } else {
+            this.projectDir = path.join(this.dir, "project");
+            fs.mkdirSync(this.projectDir);
+            const project = YAML.parse(fs.readFileSync(path.join(sourceDir, "Pulumi.yaml"), "utf8"));
+            // Relative, as the Go language host joins main to the project folder (ours accepts either).
+            project.main = path.relative(this.projectDir, path.resolve(sourceDir, project.main ?? "."));
+            fs.writeFileSync(path.join(this.projectDir, "Pulumi.yaml"), YAML.stringify(project));
+            // Plugins start in the project folder and resolve @pulumi/pulumi from there.
+            fs.symlinkSync(path.join(sourceDir, "node_modules"), path.join(this.projectDir, "node_modules"));
+        }
         this.configFile = path.join(this.projectDir, `Pulumi.${stack}.yaml`);
         this.env = {
             ...process.env,
             SUPABASE_PULUMI_ENGINE_BIN: bin,
-            PULUMI_BACKEND_URL: `file://${path.join(this.dir, "backend")}`,
+            PULUMI_BACKEND_URL: `file://${this.backendDir}`,
             PULUMI_HOME: path.join(this.dir, "home"),
             PULUMI_CONFIG_PASSPHRASE: "engine-test-passphrase",
             PULUMI_SKIP_UPDATE_CHECK: "true",
@@ -64,7 +76,7 @@ export class EngineStack {
         };
         delete this.env.PULUMI_CONFIG_PASSPHRASE_FILE;
         delete this.env.PULUMI_ACCESS_TOKEN;
-        fs.mkdirSync(path.join(this.dir, "backend"));
+        fs.mkdirSync(this.backendDir, { recursive: true });
     }
 
     /** `pulumi <args>` in the project folder; resolves with the exit code (never rejects on one). */
