@@ -2,6 +2,7 @@
  * Renders the benchmark report (Markdown) from the measured results, with
  * the targets judged mechanically from the numbers.
  */
+import type { EngineBenchResult } from "./engine";
 import type { BenchReport } from "./run";
 import type { QueryResult } from "./policies";
 import { keyLines } from "./policies";
@@ -280,6 +281,27 @@ function scaleSection(r: BenchReport): string[] {
     return out;
 }
 
+function engineSection(r: BenchReport): string[] {
+    const e = r.engine!;
+    const out = ["## 4. The real Pulumi engine", ""];
+    if ("skipped" in e && e.skipped) return [...out, `Skipped: ${e.skipped}.`, ""];
+    const x = e as EngineBenchResult;
+    const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
+    const kb = (b: number) => `${(b / 1024).toFixed(0)} KB`;
+    out.push(`CLI ${x.cli}, file backend, the dev stack's ${x.objects} database objects on a fresh database (target local, grantProvider sql).`, "");
+    out.push("| what | time | ratio |", "|---|---:|---:|");
+    out.push(`| direct apply (applyCreate in order, one connection) | ${fmtMs(x.directApplyMs)} | 1.00x |`);
+    if (x.psqlMs !== undefined) out.push(`| psql -f of the same SQL | ${fmtMs(x.psqlMs)} | ${fmtRatio(x.psqlMs / x.directApplyMs)} |`);
+    out.push(`| pulumi up from empty | ${fmtMs(x.upFromEmptyMs)} | ${fmtRatio(x.upOverDirect)}${x.upOverPsql ? ` (${fmtRatio(x.upOverPsql)} of psql)` : ""} |`);
+    out.push(`| pulumi up, no changes | ${fmtMs(x.noChangeUpMs)} | ${fmtRatio(x.noChangeOverDirect)} |`);
+    out.push(`| pulumi preview, no changes | ${fmtMs(x.previewMs)} | ${fmtRatio(x.previewMs / x.directApplyMs)} |`, "");
+    out.push(`State: ${mb(x.stateBytes)} for the stack, ${kb(x.stateBytesPerResource)} per resource; each dynamic resource stores its serialised provider (median ${kb(x.providerBytesMedian)}, twice: inputs and outputs), ${(x.providerShare * 100).toFixed(0)}% of the file.`, "");
+    out.push("| extra objects | resources | checkpoints | up | per resource | state |", "|---:|---:|---|---:|---:|---:|");
+    for (const p of x.scale) out.push(`| ${p.extra} | ${p.resources} | ${p.checkpoints ? "on" : "off (PULUMI_SKIP_CHECKPOINTS)"} | ${fmtMs(p.upMs)} | ${fmtMs(p.msPerResource)} | ${mb(p.stateBytes)} |`);
+    out.push("");
+    return out;
+}
+
 export function renderReport(r: BenchReport): string {
     const out: string[] = [];
     out.push("# supabase-pulumi benchmark");
@@ -293,6 +315,7 @@ export function renderReport(r: BenchReport): string {
     if (r.policies) out.push(...policySection(r));
     if (r.apply) out.push(...applySection(r));
     if (r.scale) out.push(...scaleSection(r));
+    if (r.engine) out.push(...engineSection(r));
     if (r.errors.length) {
         out.push("## Errors");
         out.push("");

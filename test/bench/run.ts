@@ -5,7 +5,9 @@
  * Environment:
  *   BENCH_MAX_ROWS   largest table size of part 1 (10k, 100k, 1M; default 1M)
  *   BENCH_RUNS       measured runs per request and variant (default 21)
- *   BENCH_PARTS      comma list of policies,apply,scale (default all)
+ *   BENCH_PARTS      comma list of policies,apply,scale,engine (default all)
+ *   BENCH_ENGINE_EXTRA  extra objects for the engine's growth points (default 0,100,1000)
+ *   BENCH_ENGINE_CHECKPOINTS_UP_TO  largest of those also run with checkpoint writes on (default 100)
  *   BENCH_APPLY_RUNS runs of each apply variant (default 5)
  *   BENCH_NAIVE_BUDGET_MS  time per naive request and size before it gets fewer runs (default 20000)
  *   BENCH_TIMEOUT_MS statement_timeout of every measured request (default 120000)
@@ -21,6 +23,7 @@ import { DbObject, dependencyOrder, normalize } from "../../components/core/obje
 import { LocalServer, startLocalServer } from "../../components/local/postgres";
 import { collectProgram } from "../../components/verify/collect";
 import { ApplyBenchResult, runApplyBench } from "./apply";
+import { EngineBenchResult, runEngineBench } from "./engine";
 import { PolicyBenchResult, runPolicyBench } from "./policies";
 import { renderReport } from "./report";
 import { runScaleBench, ScaleBenchResult } from "./scale";
@@ -34,6 +37,7 @@ export interface BenchReport {
     totalMs?: number;
     policies?: PolicyBenchResult;
     apply?: ApplyBenchResult;
+    engine?: EngineBenchResult | { skipped: string };
     scale?: ScaleBenchResult;
     errors: string[];
 }
@@ -45,7 +49,7 @@ async function main(): Promise<number> {
     const maxRows = envInt("BENCH_MAX_ROWS", 1_000_000);
     const sizes = ALL_SIZES.filter((s) => s <= maxRows);
     if (!sizes.length) sizes.push(maxRows);
-    const parts = (process.env.BENCH_PARTS ?? "policies,apply,scale").split(",").map((s) => s.trim());
+    const parts = (process.env.BENCH_PARTS ?? "policies,apply,scale,engine").split(",").map((s) => s.trim());
     const settings = {
         sizes,
         runs: envInt("BENCH_RUNS", 21),
@@ -68,7 +72,7 @@ async function main(): Promise<number> {
 
     await loadSqlParser();
     let objects: DbObject[] = [];
-    if (parts.includes("policies") || parts.includes("apply")) {
+    if (parts.includes("policies") || parts.includes("apply") || parts.includes("engine")) {
         const program = await collectProgram(REPO_ROOT, "dev");
         objects = dependencyOrder(program.objects.map((o, i) => normalize(o, program.resourceNames[i]))).map((x) => x.object);
         log(`collected ${objects.length} database objects from the dev stack (Pulumi mocks)`);
@@ -90,7 +94,7 @@ async function main(): Promise<number> {
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     try {
-        if (parts.includes("policies") || parts.includes("apply")) {
+        if (parts.includes("policies") || parts.includes("apply") || parts.includes("engine")) {
             server = await startLocalServer({ databaseUrl: process.env.DATABASE_URL });
             log(`database server: ${server.kind}`);
         }
@@ -117,6 +121,14 @@ async function main(): Promise<number> {
             } catch (e: any) {
                 report.errors.push(`apply: ${e?.stack ?? e}`);
                 log(`apply failed: ${e?.stack ?? e}`);
+            }
+        }
+        if (parts.includes("engine")) {
+            try {
+                report.engine = await runEngineBench(server!, objects);
+            } catch (e: any) {
+                report.errors.push(`engine: ${e?.stack ?? e}`);
+                log(`engine failed: ${e?.stack ?? e}`);
             }
         }
     } finally {
