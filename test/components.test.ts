@@ -61,6 +61,8 @@ describe("components under Pulumi mocks", () => {
         await registrationsSettled();
         for (const r of seen.filter((x) => x.type.startsWith("pulumi-nodejs:dynamic/"))) {
             assert.ok(isSecret(r.inputs.connection), `${r.name}.connection is a secret`);
+            // And stays one in the state the provider writes back (outputs), not only as an input.
+            assert.ok(r.additionalSecretOutputs.includes("connection"), `${r.name} marks connection as a secret output`);
         }
         const provider = seen.find((r) => r.type === "pulumi:providers:postgresql")!;
         assert.ok(isSecret(provider.inputs.password), "postgresql provider password is a secret");

@@ -68,6 +68,8 @@ describe("DatabaseObject provider against a real Postgres", () => {
         assert.deepStrictEqual([d.changes, d.replaces], [true, []]);
         const moved = await provider.diff!(created.id, created.outs, await checked({ ...ownNotes, table: "profiles" }));
         assert.deepStrictEqual(moved.replaces, ["object.table"]);
+        // The replacement has the same name: the old object must go first, or the create would collide with it.
+        assert.strictEqual(moved.deleteBeforeReplace, true);
         const updated = await provider.update!(created.id, created.outs, changed);
         assert.match((await policyRow(db, ownNotes.name)).qual, /body IS NOT NULL/);
 
