@@ -25,6 +25,29 @@ describe("core: database objects render their SQL", () => {
         ]);
     });
 
+    it("renders each policy change as the statement that applies exactly it", () => {
+        const P = (o: Partial<PolicySpec>) => normalize({ ...ownProfile, ...o }) as PolicySpec;
+        const update = (a: PolicySpec, b: PolicySpec) => kindOf(b).update(a as any, b as any);
+        const base = P({});
+        // A new WITH CHECK is applied, with the USING it keeps.
+        assert.deepStrictEqual(update(base, P({ withCheck: "(select auth.uid()) = id and true" })), [
+            `alter policy "Users can update own profile" on "public"."profiles" to "authenticated" using ((select auth.uid()) = id) with check ((select auth.uid()) = id and true)`,
+        ]);
+        // An INSERT policy has no USING to alter.
+        const ins = P({ command: "insert", using: undefined, withCheck: "(select auth.uid()) = id" });
+        assert.deepStrictEqual(update(ins, { ...ins, roles: ["anon", "authenticated"] }), [
+            `alter policy "Users can update own profile" on "public"."profiles" to "anon", "authenticated" with check ((select auth.uid()) = id)`,
+        ]);
+        // Postgres cannot alter a policy's mode or command: drop and create, in that order, in one transaction.
+        assert.deepStrictEqual(update(base, P({ mode: "restrictive" })), [
+            `drop policy "Users can update own profile" on "public"."profiles"`,
+            `create policy "Users can update own profile" on "public"."profiles" as restrictive for update to "authenticated" using ((select auth.uid()) = id) with check ((select auth.uid()) = id)`,
+        ]);
+        // Roles are a set: listing them in another order is no change.
+        assert.deepStrictEqual(P({ roles: ["authenticated", "anon"] }).roles, ["anon", "authenticated"]);
+        assert.strictEqual(planChange(P({ roles: ["authenticated", "anon"] }), P({ roles: ["anon", "authenticated"] })).action, "none");
+    });
+
     it("renders the whole default stack the same way every time (snapshot)", () => {
         const objects = stackObjects({}, packageSql()).map((o) => normalize(o));
         const sql = dependencyOrder(objects).flatMap(({ object }) => kindOf(object).create(object as any));
