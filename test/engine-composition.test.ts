@@ -93,6 +93,14 @@ describe("the real Pulumi engine deploys a consumer's stack from the packed tarb
         await app.ok(app.s("preview", "--expect-no-changes"));
         const state = (await app.ok(["stack", "export", "--stack", "dev"])).stdout;
         assert.ok(!state.includes(new URL(db.url).password), "no plaintext password in the app's state");
+        // Installed from the tarball, each dynamic resource stores a shim that loads the installed package,
+        // not the ~160 KB closure of the object model (README, "checkpoint writes").
+        const resources: any[] = JSON.parse(state).deployment.resources;
+        const providers = resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/supabase:")).map((r) => String(r.inputs.__provider));
+        assert.ok(providers.length >= 20, `${providers.length} dynamic resources`);
+        assert.ok(Math.max(...providers.map((p) => p.length)) < 8 * 1024, `largest stored provider ${Math.max(...providers.map((p) => p.length))} bytes`);
+        const other = providers.filter((p) => !p.includes("supabase-pulumi/dist/components/providers/"));
+        assert.deepStrictEqual(other.map((p) => p.slice(0, 400)), [], "every stored provider is the shim");
     });
 
     it("a StackReference reads the app's outputs, and the database URL stays secret", async () => {

@@ -8,6 +8,7 @@ import { authConfigProvider } from "../components/providers/authConfig";
 import { bucketProvider } from "../components/providers/bucket";
 import { databaseObjectProvider } from "../components/providers/databaseObject";
 import { projectProvider } from "../components/providers/project";
+import { providerForState } from "../components/providers/stateShim";
 import { packageSql } from "../components/SupabaseStack";
 import { stackConfig } from "./support/stackConfig";
 
@@ -45,6 +46,16 @@ describe("dynamic providers as the engine stores and runs them", function () {
             assert.ok(!/supabase-pulumi:databaseUrl/.test(text), `${name}'s serialised source holds the stack config`);
         });
     }
+
+    it("installed under node_modules, a resource stores a 2 KB shim that loads the provider by package name; from sources, the provider itself", async () => {
+        const installed = "/srv/app/node_modules/supabase-pulumi/dist/components/providers/databaseObject.js";
+        const shim = providerForState(databaseObjectProvider, installed, "databaseObjectProvider");
+        assert.deepStrictEqual(Object.keys(shim).sort(), Object.keys(databaseObjectProvider).sort());
+        const { text } = await pulumi.runtime.serializeFunction(() => shim);
+        assert.ok(text.length < 4096, `shim is ${text.length} bytes`);
+        assert.match(text, /supabase-pulumi\/dist\/components\/providers\/databaseObject\.js/);
+        assert.strictEqual(providerForState(databaseObjectProvider, path.join(ROOT, "components/providers/databaseObject.ts"), "databaseObjectProvider"), databaseObjectProvider);
+    });
 
     it("the serialised DatabaseObject provider checks every dev-stack object in a fresh node process, parser included", async () => {
         const dev = stackConfig("dev");

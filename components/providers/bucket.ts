@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { providerForState } from "./stateShim";
 import { InputError } from "../core/errors";
 import { BucketSpec, bucket as bucketKind, nonEmptyReason } from "../core/objects/bucket";
 import { planChange } from "../core/objects/registry";
@@ -420,7 +421,7 @@ export class BucketResource extends pulumi.dynamic.Resource {
             ? pulumi.output(args.api).apply((a) => ({ url: a.url, serviceRoleKey: a.serviceRoleKey }))
             : undefined;
         super(
-            bucketProvider,
+            providerForState(bucketProvider, __filename, "bucketProvider"),
             name,
             {
                 object: args.object,

@@ -4,6 +4,7 @@ import { validateTimeouts } from "../core/timeouts";
 import { active } from "../core/lints/finding";
 import { lintObjects } from "../core/lints/typed";
 import { DbObject, kindOf, normalize, planChange } from "../core/objects/registry";
+import { providerForState } from "./stateShim";
 import { applyCreate, applyDelete, applyUpdate, ApplyOptions, inspectWith, ObjectState } from "./apply";
 
 /** Inputs of one managed database object. */
@@ -115,7 +116,7 @@ export class DatabaseObject extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: DatabaseObjectInputs, opts?: pulumi.CustomResourceOptions, typeName = "DatabaseObject") {
         super(
-            databaseObjectProvider,
+            providerForState(databaseObjectProvider, __filename, "databaseObjectProvider"),
             name,
             { ...args, connection: pulumi.secret(args.connection), applied: undefined, observed: undefined },
             { ...opts, additionalSecretOutputs: ["connection"] },
