@@ -1,5 +1,4 @@
 import * as assert from "assert";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -7,6 +6,7 @@ import * as YAML from "yaml";
 import type { LocalDatabase } from "../components/local/postgres";
 import { freshDatabase } from "./support/database";
 import { EngineStack, engineBin, ROOT } from "./support/engine";
+import { compileProgram, consumerProject } from "./support/pack";
 
 /**
  * Composition under the real engine: examples/app, installed from the packed tarball as a
@@ -15,16 +15,6 @@ import { EngineStack, engineBin, ROOT } from "./support/engine";
  * JavaScript, as a consumer's build would, so the package's own dist runs in the engine's
  * dynamic-provider process.
  */
-function compile(src: string, dest: string): void {
-    const ts = require("typescript") as typeof import("typescript");
-    const out = ts.transpileModule(fs.readFileSync(src, "utf8"), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } });
-    fs.writeFileSync(dest, out.outputText);
-}
-
-function project(dir: string, name: string): void {
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), YAML.stringify({ name, runtime: "nodejs", main: "index.js" }));
-}
-
 describe("the real Pulumi engine deploys a consumer's stack from the packed tarball and another stack reads it", function () {
     this.timeout(20 * 60_000);
     let tmp: string;
@@ -41,22 +31,14 @@ describe("the real Pulumi engine deploys a consumer's stack from the packed tarb
             this.skip();
         }
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sp-compose-"));
-        execFileSync("npm", ["run", "build", "--silent"], { cwd: ROOT, stdio: "pipe" });
-        const tarball = execFileSync("npm", ["pack", "--silent", "--pack-destination", tmp], { cwd: ROOT, encoding: "utf8" }).trim().split("\n").pop()!;
-
         const appDir = path.join(tmp, "app");
-        fs.mkdirSync(appDir);
-        fs.writeFileSync(path.join(appDir, "package.json"), JSON.stringify({ name: "app", private: true }));
-        const pulumiVersion = require("@pulumi/pulumi/package.json").version;
-        execFileSync("npm", ["install", "--omit=dev", "--no-audit", "--no-fund", "--ignore-scripts", path.join(tmp, tarball), `@pulumi/pulumi@${pulumiVersion}`], { cwd: appDir, stdio: "pipe" });
-        compile(path.join(ROOT, "examples", "app", "index.ts"), path.join(appDir, "index.js"));
-        project(appDir, "app-example");
+        consumerProject(appDir, "app-example", path.join(ROOT, "examples", "app", "index.ts"));
 
         const readerDir = path.join(tmp, "reader");
         fs.mkdirSync(readerDir);
         fs.symlinkSync(path.join(appDir, "node_modules"), path.join(readerDir, "node_modules"));
-        compile(path.join(ROOT, "examples", "reader", "index.ts"), path.join(readerDir, "index.js"));
-        project(readerDir, "reader-example");
+        compileProgram(path.join(ROOT, "examples", "reader", "index.ts"), path.join(readerDir, "index.js"));
+        fs.writeFileSync(path.join(readerDir, "Pulumi.yaml"), YAML.stringify({ name: "reader-example", runtime: "nodejs", main: "index.js" }));
 
         db = await freshDatabase();
         app = new EngineStack(bin!, appDir, "dev", { inPlace: true });
