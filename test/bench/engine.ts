@@ -6,7 +6,9 @@
  * with 100 and 1,000 extra objects (policies declared through supabase-pulumi:objects).
  *
  * Each size is also run with PULUMI_SKIP_CHECKPOINTS=true, which tells how much of `up` is the
- * engine rewriting the whole state file after every step.
+ * engine rewriting the whole state file after every step; and, with checkpoints on, from a
+ * consumer of the packed package, whose resources store the 2 KB provider shim instead of the
+ * closure (BENCH_ENGINE_INSTALLED=0 skips that series).
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
@@ -18,12 +20,15 @@ import { DbObject, kindOf } from "../../components/core/objects/registry";
 import { LocalServer } from "../../components/local/postgres";
 import { applyCreate } from "../../components/providers/apply";
 import { EngineStack, engineBin } from "../support/engine";
+import { consumerProject } from "../support/pack";
 import { stackConfig } from "../support/stackConfig";
 import { envInt, log, now, REPO_ROOT } from "./util";
 
 const run = promisify(execFile);
 
 export interface EngineScalePoint {
+    /** `source`: this repo's TypeScript program (the provider closure is stored); `installed`: a consumer of the packed package (the shim). */
+    program?: "source" | "installed";
     extra: number;
     resources: number;
     checkpoints: boolean;
@@ -97,9 +102,19 @@ async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
     return [v, now() - t0];
 }
 
-async function deployOnce(server: LocalServer, bin: string, extra: number, checkpoints: boolean) {
+/** A consumer's program: the package's SupabaseStack from the installed tarball, configured like the dev stack. */
+const INSTALLED_PROGRAM = `import { loadSqlParser, readProgramConfig, SupabaseStack } from "supabase-pulumi";
+export = async () => {
+    await loadSqlParser();
+    const cfg = readProgramConfig();
+    const stack = new SupabaseStack("supabase", { ...cfg.stack, connection: cfg.databaseUrl! });
+    return { objectIds: stack.objectIds };
+};
+`;
+
+async function deployOnce(server: LocalServer, bin: string, extra: number, checkpoints: boolean, installedDir?: string) {
     const db = await server.createDatabase();
-    const engine = new EngineStack(bin, REPO_ROOT, `bench${extra}`);
+    const engine = installedDir ? new EngineStack(bin, installedDir, `installed${extra}${checkpoints ? "c" : ""}`, { inPlace: true }) : new EngineStack(bin, REPO_ROOT, `bench${extra}`);
     if (!checkpoints) engine.env.PULUMI_SKIP_CHECKPOINTS = "true";
     try {
         await engine.init(engineConfig(extra), { "supabase-pulumi:databaseUrl": db.url });
@@ -179,6 +194,26 @@ export async function runEngineBench(server: LocalServer, objects: DbObject[]): 
             p.engine.cleanup();
             await p.db.drop();
             scale.push({ extra, resources: p.size.resources, checkpoints, upMs: p.upMs, stateBytes: p.size.bytes, providerBytesMedian: p.size.providerMedian, msPerResource: p.upMs / p.size.resources });
+        }
+    }
+
+    // The same stacks from a consumer of the packed package, whose resources store the 2 KB shim.
+    if (process.env.BENCH_ENGINE_INSTALLED !== "0") {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-installed-"));
+        try {
+            const src = path.join(dir, "program.ts");
+            fs.writeFileSync(src, INSTALLED_PROGRAM);
+            log("engine: packing and installing the package for a consumer program");
+            consumerProject(path.join(dir, "consumer"), "bench-installed", src);
+            for (const extra of sizes) {
+                log(`engine: installed package, up with ${extra} extra objects, checkpoints on`);
+                const p = await deployOnce(server, bin, extra, true, path.join(dir, "consumer"));
+                p.engine.cleanup();
+                await p.db.drop();
+                scale.push({ program: "installed", extra, resources: p.size.resources, checkpoints: true, upMs: p.upMs, stateBytes: p.size.bytes, providerBytesMedian: p.size.providerMedian, msPerResource: p.upMs / p.size.resources });
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
         }
     }
 

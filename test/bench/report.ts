@@ -296,8 +296,10 @@ function engineSection(r: BenchReport): string[] {
     out.push(`| pulumi up, no changes | ${fmtMs(x.noChangeUpMs)} | ${fmtRatio(x.noChangeOverDirect)} |`);
     out.push(`| pulumi preview, no changes | ${fmtMs(x.previewMs)} | ${fmtRatio(x.previewMs / x.directApplyMs)} |`, "");
     out.push(`State: ${mb(x.stateBytes)} for the stack, ${kb(x.stateBytesPerResource)} per resource; each dynamic resource stores its serialised provider (median ${kb(x.providerBytesMedian)}, twice: inputs and outputs), ${(x.providerShare * 100).toFixed(0)}% of the file.`, "");
-    out.push("| extra objects | resources | checkpoints | up | per resource | state |", "|---:|---:|---|---:|---:|---:|");
-    for (const p of x.scale) out.push(`| ${p.extra} | ${p.resources} | ${p.checkpoints ? "on" : "off (PULUMI_SKIP_CHECKPOINTS)"} | ${fmtMs(p.upMs)} | ${fmtMs(p.msPerResource)} | ${mb(p.stateBytes)} |`);
+    out.push("| program | extra objects | resources | checkpoints | up | per resource | state | stored provider (median) |", "|---|---:|---:|---|---:|---:|---:|---:|");
+    for (const p of x.scale) {
+        out.push(`| ${p.program === "installed" ? "installed package (shim)" : "repo sources (closure)"} | ${p.extra} | ${p.resources} | ${p.checkpoints ? "on" : "off (PULUMI_SKIP_CHECKPOINTS)"} | ${fmtMs(p.upMs)} | ${fmtMs(p.msPerResource)} | ${mb(p.stateBytes)} | ${kb(p.providerBytesMedian)} |`);
+    }
     out.push("");
     return out;
 }
