@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { isKnown } from "./unknown";
 import {
     AUTH_SETTING_NAMES,
     AUTH_SETTINGS,
@@ -24,9 +25,6 @@ import {
  * patches them; delete (and dropping a key from the program) puts `previous`
  * back, so removing the resource leaves the project as it found it.
  */
-
-/** How a dynamic provider sees a value that is not known yet at preview. */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 export const AUTH_CONFIG_SECRET_OUTPUTS = ["accessToken"];
 
@@ -81,18 +79,18 @@ export function createAuthConfigProvider(options: AuthConfigProviderOptions = {}
                 inputs.customAccessTokenHookEnabled = true;
             }
             const failures: CheckFailure[] = [];
-            if (inputs.projectRef !== UNKNOWN) {
+            if (isKnown(inputs.projectRef)) {
                 const f = checkProjectRef(inputs.projectRef, "projectRef");
                 if (f) failures.push(f);
             }
-            if (inputs.accessToken !== UNKNOWN && !(typeof inputs.accessToken === "string" && inputs.accessToken.trim())) {
+            if (isKnown(inputs.accessToken) && !(typeof inputs.accessToken === "string" && inputs.accessToken.trim())) {
                 failures.push({
                     property: "accessToken",
                     reason: "is required: pass a Supabase access token as a secret (pulumi config set --secret supabase-pulumi:accessToken ...) " +
                         "or set SUPABASE_ACCESS_TOKEN",
                 });
             }
-            failures.push(...checkAuthSettings(settingsOf(inputs), (v) => v === UNKNOWN));
+            failures.push(...checkAuthSettings(settingsOf(inputs), (v) => !isKnown(v)));
             return { inputs, failures };
         },
 

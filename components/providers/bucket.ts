@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { providerForState } from "./stateShim";
+import { isKnown } from "./unknown";
 import { InputError } from "../core/errors";
 import { BucketSpec, bucket as bucketKind, nonEmptyReason } from "../core/objects/bucket";
 import { planChange } from "../core/objects/registry";
@@ -50,9 +51,7 @@ export interface BucketBackend {
     delete(spec: BucketSpec): Promise<void>;
 }
 
-/** Pulumi's placeholder for a value not known yet (preview before the project exists). */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const known = (v: unknown): v is string => typeof v === "string" && v !== UNKNOWN;
+const known = (v: unknown): v is string => typeof v === "string" && isKnown(v);
 
 /**
  * Why `key` cannot manage buckets, if it cannot; never quotes the key. Storage

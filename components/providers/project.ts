@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { isKnown } from "./unknown";
 import {
     checkOrganizationSlug,
     checkProjectArgs,
@@ -42,9 +43,6 @@ export type ProjectPlan = (typeof PROJECT_PLANS)[number];
 
 /** Outputs that carry credentials; the engine stores them encrypted. */
 export const PROJECT_SECRET_OUTPUTS = ["accessToken", "dbPassword", "anonKey", "serviceRoleKey", "databaseUrl", "poolerUrl"];
-
-/** How a dynamic provider sees a value that is not known yet at preview. */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** The provider's inputs, as plain values (see ProjectResourceArgs for the documentation). */
 export interface ProjectInputs {
@@ -107,10 +105,6 @@ class ProjectInitError extends Error {
         // Not enumerable: the state holds credentials and must not show up when the error is printed.
         Object.defineProperty(this, "properties", { value: properties, enumerable: false });
     }
-}
-
-function isKnown(value: unknown): boolean {
-    return value !== UNKNOWN;
 }
 
 /** Runs `work`, removing every secret (plain and URL-encoded) from whatever it throws. */
