@@ -61,9 +61,9 @@ export function checkExpression(argument: string, expr: unknown): string {
 // An array, not a Set: the dynamic providers are serialised into the state, and a serialised Set loses its methods.
 const BARE_SELECT_KEYS = ["whereClause", "limitOption", "op"];
 
-/** The parse tree of one expression (positions removed), or an InputError naming `argument`. */
+/** The parse tree of one expression (compare it with sameTree), or an InputError naming `argument`. */
 export function expressionTree(argument: string, expr: string): unknown {
-    return withoutLocations(bareWhere(argument, expr, parseWrapped(argument, expr)));
+    return bareWhere(argument, expr, parseWrapped(argument, expr));
 }
 
 /** `SELECT WHERE (expr)` parsed: the SelectStmt when it is one statement. */
@@ -101,15 +101,16 @@ function bareWhere(argument: string, expr: string, sel: any): unknown {
 export function parseStatement(argument: string, sql: string, expectedType: string): any {
     const loaded = parser();
     if (!loaded) return undefined;
+    const shown = JSON.stringify(sql.length > 300 ? sql.slice(0, 300) + "..." : sql);
     let tree: any;
     try {
         tree = loaded.parseSync(sql);
     } catch (e: any) {
-        throw new InputError(argument, `makes a statement Postgres cannot parse: ${e?.message ?? e} in ${JSON.stringify(sql.length > 300 ? sql.slice(0, 300) + "..." : sql)}.`);
+        throw new InputError(argument, `makes a statement Postgres cannot parse: ${e?.message ?? e} in ${shown}.`);
     }
     const stmts = tree?.stmts ?? [];
     const node = stmts.length === 1 ? stmts[0]?.stmt?.[expectedType] : undefined;
-    if (!node) throw new InputError(argument, `must make exactly one ${expectedType}, but the statement parses differently: ${JSON.stringify(sql.length > 300 ? sql.slice(0, 300) + "..." : sql)}.`);
+    if (!node) throw new InputError(argument, `must make exactly one ${expectedType}, but the statement parses differently: ${shown}.`);
     return node;
 }
 
@@ -132,9 +133,8 @@ function withoutLocations(node: unknown): unknown {
  * default. Returns undefined when the parser is not loaded.
  */
 export function checkTypeWithParser(argument: string, type: string): void {
-    const loaded = parser();
-    if (!loaded) return;
     const node = parseStatement(argument, `create table t (c ${type})`, "CreateStmt");
+    if (!node) return;
     const cols = node.tableElts ?? [];
     const col = cols.length === 1 ? cols[0].ColumnDef : undefined;
     if (!col || col.constraints?.length || col.collClause || col.raw_default) {

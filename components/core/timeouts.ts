@@ -8,13 +8,6 @@ import { InputError } from "./errors";
  */
 export const PG_MAX_TIMEOUT_MS = 2147483647;
 
-export interface TimeoutSettings {
-    lockTimeoutMs?: number;
-    statementTimeoutMs?: number;
-    maxRetries?: number;
-    retryBaseMs?: number;
-}
-
 /** A whole number of milliseconds Postgres accepts as a timeout, above 0 (0 would mean wait forever). */
 export function validateTimeoutMs(argument: string, value: unknown): number {
     if (typeof value !== "number" || !Number.isInteger(value) || value <= 0 || value > PG_MAX_TIMEOUT_MS) {
@@ -26,18 +19,16 @@ export function validateTimeoutMs(argument: string, value: unknown): number {
     return value;
 }
 
-/** Checks the apply timeouts; `prefix` names the argument (`timeouts`, or `supabase-pulumi:` for stack config keys). */
-export function validateTimeouts(prefix: string, t: unknown): TimeoutSettings | undefined {
-    if (t === undefined || t === null) return undefined;
-    if (typeof t !== "object" || Array.isArray(t)) throw new InputError(prefix, "must be an object like { lockTimeoutMs: 5000, statementTimeoutMs: 60000 }.");
+/** Checks the apply timeouts (ApplyOptions' fields); `argument` names them (`timeouts`). */
+export function validateTimeouts(argument: string, t: unknown): void {
+    if (t === undefined || t === null) return;
+    if (typeof t !== "object" || Array.isArray(t)) throw new InputError(argument, "must be an object like { lockTimeoutMs: 5000, statementTimeoutMs: 60000 }.");
     const o = t as Record<string, unknown>;
-    const name = (k: string) => (prefix.endsWith(":") ? `${prefix}${k}` : `${prefix}.${k}`);
-    for (const k of ["lockTimeoutMs", "statementTimeoutMs"]) if (o[k] !== undefined) validateTimeoutMs(name(k), o[k]);
+    for (const k of ["lockTimeoutMs", "statementTimeoutMs"]) if (o[k] !== undefined) validateTimeoutMs(`${argument}.${k}`, o[k]);
     if (o.maxRetries !== undefined && (typeof o.maxRetries !== "number" || !Number.isInteger(o.maxRetries) || o.maxRetries < 0 || o.maxRetries > 100)) {
-        throw new InputError(name("maxRetries"), `must be a whole number from 0 to 100, got ${JSON.stringify(o.maxRetries)}.`);
+        throw new InputError(`${argument}.maxRetries`, `must be a whole number from 0 to 100, got ${JSON.stringify(o.maxRetries)}.`);
     }
     if (o.retryBaseMs !== undefined && (typeof o.retryBaseMs !== "number" || !Number.isInteger(o.retryBaseMs) || o.retryBaseMs < 0 || o.retryBaseMs > 600000)) {
-        throw new InputError(name("retryBaseMs"), `must be a whole number of milliseconds from 0 to 600000, got ${JSON.stringify(o.retryBaseMs)}.`);
+        throw new InputError(`${argument}.retryBaseMs`, `must be a whole number of milliseconds from 0 to 600000, got ${JSON.stringify(o.retryBaseMs)}.`);
     }
-    return o as TimeoutSettings;
 }
