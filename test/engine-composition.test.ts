@@ -5,7 +5,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import type { LocalDatabase } from "../components/local/postgres";
 import { freshDatabase } from "./support/database";
-import { EngineStack, engineBin, ROOT } from "./support/engine";
+import { EngineStack, engineBinOrSkip, ROOT } from "./support/engine";
 import { compileProgram, consumerProject } from "./support/pack";
 
 /**
@@ -23,13 +23,7 @@ describe("the real Pulumi engine deploys a consumer's stack from the packed tarb
     let reader: EngineStack;
 
     before(async function () {
-        const bin = engineBin();
-        if (!bin) {
-            const msg = "the Pulumi CLI is not built: run `npm run engine:tools`.";
-            if (process.env.SUPABASE_PULUMI_ENGINE_REQUIRED === "1" || process.env.CI === "true") throw new Error(`engine suite required (CI), but ${msg}`);
-            console.warn(`    engine composition suite SKIPPED: ${msg}`);
-            this.skip();
-        }
+        const bin = engineBinOrSkip(this, "engine composition suite");
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sp-compose-"));
         const appDir = path.join(tmp, "app");
         consumerProject(appDir, "app-example", path.join(ROOT, "examples", "app", "index.ts"));
@@ -41,8 +35,8 @@ describe("the real Pulumi engine deploys a consumer's stack from the packed tarb
         fs.writeFileSync(path.join(readerDir, "Pulumi.yaml"), YAML.stringify({ name: "reader-example", runtime: "nodejs", main: "index.js" }));
 
         db = await freshDatabase();
-        app = new EngineStack(bin!, appDir, "dev", { inPlace: true });
-        reader = new EngineStack(bin!, readerDir, "dev", { inPlace: true, backendDir: app.backendDir });
+        app = new EngineStack(bin, appDir, "dev", { inPlace: true });
+        reader = new EngineStack(bin, readerDir, "dev", { inPlace: true, backendDir: app.backendDir });
         await app.init({ "supabase-pulumi:target": "local", "supabase-pulumi:grantProvider": "sql" }, { "supabase-pulumi:databaseUrl": db.url });
         // A file backend names stacks organization/<project>/<stack>.
         await reader.init({ "reader-example:appStack": "organization/app-example/dev" }, {});

@@ -8,8 +8,7 @@ import type { CompareReport } from "../components/verify/compare";
 import { parsePreview, renderPreviewComment } from "../components/verify/previewComment";
 import type { LocalDatabase } from "../components/local/postgres";
 import { freshDatabase } from "./support/database";
-import { catalogSnapshot, cloneDatabase, EngineStack, engineBin, engineEvents, lastWriteXid, previewSteps, ROOT, snapshotDiff } from "./support/engine";
-import { stackConfig } from "./support/stackConfig";
+import { catalogSnapshot, cloneDatabase, EngineStack, engineBinOrSkip, engineEvents, lastWriteXid, localDevConfig, ROOT, snapshotDiff } from "./support/engine";
 
 /**
  * This repo's program under the real Pulumi engine: the CLI built from its Go module, the
@@ -22,20 +21,6 @@ import { stackConfig } from "./support/stackConfig";
  */
 const DYNAMIC = "pulumi-nodejs:dynamic/supabase:";
 const STACK = "engine";
-
-/** The dev stack's database config, pointed at a local database (no project, no Management API). */
-function engineConfig(grantProvider: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-    const dev = stackConfig("dev");
-    const keep = ["profiles", "roles", "examples", "storage", "access"].map((k) => `supabase-pulumi:${k}`);
-    return {
-        ...Object.fromEntries(Object.entries(dev).filter(([k]) => keep.includes(k))),
-        "supabase-pulumi:target": "local",
-        "supabase-pulumi:protect": false,
-        "supabase-pulumi:grantProvider": grantProvider,
-        "supabase-pulumi:lockTimeoutMs": 5000,
-        ...extra,
-    };
-}
 
 /** The dev roles with one seed row fewer: moderators lose messages.delete. */
 function withoutModeratorMessagesDelete(config: Record<string, unknown>) {
@@ -97,20 +82,14 @@ describe("the real Pulumi engine runs the program (pulumi preview/up/refresh/des
     let baseConfig: Record<string, unknown>;
 
     before(async function () {
-        const bin = engineBin();
-        if (!bin) {
-            const msg = "the Pulumi CLI is not built: run `npm run engine:tools` (see README, 'The real engine').";
-            if (process.env.SUPABASE_PULUMI_ENGINE_REQUIRED === "1" || process.env.CI === "true") throw new Error(`engine suite required (CI), but ${msg}`);
-            console.warn(`    engine suite SKIPPED: ${msg}`);
-            this.skip();
-        }
+        const bin = engineBinOrSkip(this, "engine suite");
         // The postgresql plugin when it was built; else grants through this package's own provider.
-        grantProvider = fs.existsSync(path.join(bin!, "pulumi-resource-postgresql")) ? "postgresql" : "sql";
+        grantProvider = fs.existsSync(path.join(bin, "pulumi-resource-postgresql")) ? "postgresql" : "sql";
         db = await freshDatabase();
         pristine = await catalogSnapshot(db.superuserUrl);
-        baseConfig = engineConfig(grantProvider, { "supabase-pulumi:objects": [publishedForSignedIn("false")] });
+        baseConfig = localDevConfig(grantProvider, { "supabase-pulumi:objects": [publishedForSignedIn("false")] });
         access = parseAccess(baseConfig["supabase-pulumi:access"], "supabase-pulumi:access");
-        engine = new EngineStack(bin!, ROOT, STACK);
+        engine = new EngineStack(bin, ROOT, STACK);
         await engine.init(baseConfig, { "supabase-pulumi:databaseUrl": db.url });
     });
 
@@ -123,7 +102,7 @@ describe("the real Pulumi engine runs the program (pulumi preview/up/refresh/des
 
     it("preview lists every database object as a create, and --diff shows a policy's SQL", async () => {
         const json = await engine.ok(engine.s("preview", "--json"));
-        const steps = previewSteps(json.stdout);
+        const steps = parsePreview(json.stdout).changes;
         const objects = steps.filter((s) => s.type.startsWith(DYNAMIC));
         declared = objects.length;
         assert.ok(declared > 80, `expected the dev stack's ~90 objects, got ${declared}`);
@@ -177,9 +156,9 @@ describe("the real Pulumi engine runs the program (pulumi preview/up/refresh/des
         const roles = withoutModeratorMessagesDelete(baseConfig);
         engine.writeConfig({ ...baseConfig, "supabase-pulumi:roles": roles, "supabase-pulumi:objects": [publishedForSignedIn("status = 'published'")] });
         const previewJson = (await engine.ok(engine.s("preview", "--json"))).stdout;
-        const steps = previewSteps(previewJson).filter((s) => s.op !== "same");
+        const steps = parsePreview(previewJson).changes;
         assert.deepStrictEqual(
-            steps.map((s) => `${s.op} ${s.type.replace(DYNAMIC, "")}`).sort(),
+            steps.map((s) => `${s.op} ${s.kind}`).sort(),
             ["delete Row", "update Policy"],
             `changed steps: ${steps.map((s) => `${s.op} ${s.name}`).join(", ")}`,
         );
@@ -227,8 +206,8 @@ describe("the real Pulumi engine runs the program (pulumi preview/up/refresh/des
                 "update supabase-db-grant-authenticated-table-public.articles",
                 "update supabase-db-policy-public.articles-signed-in-users-read-published-articles",
             ]);
-            const plan = previewSteps((await engine.ok(engine.s("preview", "--json"))).stdout).filter((s) => s.op !== "same");
-            assert.deepStrictEqual(plan.map((s) => `${s.op} ${s.type.replace(DYNAMIC, "")}`).sort(), ["update Grant", "update Policy"]);
+            const plan = parsePreview((await engine.ok(engine.s("preview", "--json"))).stdout).changes;
+            assert.deepStrictEqual(plan.map((s) => `${s.op} ${s.kind}`).sort(), ["update Grant", "update Policy"]);
             await engine.ok(engine.s("up", "--yes", "--skip-preview"));
             const qual = (await su.query(`select qual from pg_policies where policyname = 'Signed-in users read published articles'`)).rows[0].qual;
             assert.match(qual, /status = 'published'/);
@@ -260,7 +239,7 @@ describe("the real Pulumi engine runs the program (pulumi preview/up/refresh/des
         // The state is consistent: no pending operations, and the preview plans only the one create.
         const state = JSON.parse((await engine.ok(["stack", "export", "--stack", STACK])).stdout);
         assert.deepStrictEqual(state.deployment.pending_operations ?? [], []);
-        const plan = previewSteps((await engine.ok(engine.s("preview", "--json"))).stdout).filter((s) => s.op !== "same");
+        const plan = parsePreview((await engine.ok(engine.s("preview", "--json"))).stdout).changes;
         assert.deepStrictEqual(plan.map((s) => `${s.op} ${s.name}`), [`create ${plan[0]?.name}`]);
         assert.match(plan[0].name, /broken-policy/i);
 

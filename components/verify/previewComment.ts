@@ -10,6 +10,8 @@ import { renderMarkdown as renderAccessDiff } from "./compare";
  */
 export interface PreviewChange {
     op: string;
+    /** The resource type, e.g. `pulumi-nodejs:dynamic/supabase:Policy`. */
+    type: string;
     /** `Policy`, `Grant`, `Row`, ... (the type's last segment). */
     kind: string;
     /** The Pulumi resource name. */
@@ -61,7 +63,8 @@ export function parsePreview(json: string): ParsedPreview {
     for (const s of doc.steps ?? []) {
         if (s.op === "same") continue;
         const parts = String(s.urn).split("::");
-        const type = parts[2] ?? "";
+        // The URN holds the parent chain (`Stack$Database$...:Policy`); the resource's own type is the last.
+        const type = (parts[2] ?? "").split("$").pop()!;
         // Component resources only group the objects; their own "changes" are bookkeeping.
         if (type.startsWith("pulumi:pulumi:Stack")) continue;
         const oldInputs = s.oldState?.inputs;
@@ -74,7 +77,7 @@ export function parsePreview(json: string): ParsedPreview {
                 if (JSON.stringify(a.get(path)) !== JSON.stringify(b.get(path))) fields.push({ path, before: a.get(path), after: b.get(path) });
             }
         }
-        changes.push({ op: s.op, kind: type.split(/[:$/]/).pop()!, name: parts[3] ?? "", objectId: objectIdOf(newInputs ?? oldInputs), fields });
+        changes.push({ op: s.op, type, kind: type.split(/[:$/]/).pop()!, name: parts[3] ?? "", objectId: objectIdOf(newInputs ?? oldInputs), fields });
     }
     const diags: { message?: string; severity?: string }[] = doc.diagnostics ?? [];
     const text = (d: { message?: string }) => String(d.message ?? "").replace(/^(warning|error): /, "").trim();

@@ -19,9 +19,8 @@ import { promisify } from "util";
 import { DbObject, kindOf } from "../../components/core/objects/registry";
 import { LocalServer } from "../../components/local/postgres";
 import { applyCreate } from "../../components/providers/apply";
-import { EngineStack, engineBin } from "../support/engine";
+import { EngineStack, engineBin, localDevConfig } from "../support/engine";
 import { consumerProject } from "../support/pack";
-import { stackConfig } from "../support/stackConfig";
 import { envInt, log, now, REPO_ROOT } from "./util";
 
 const run = promisify(execFile);
@@ -74,17 +73,6 @@ function extraObjects(n: number): unknown[] {
     return [table, ...policies];
 }
 
-function engineConfig(extra: number): Record<string, unknown> {
-    const dev = stackConfig("dev");
-    const keep = ["profiles", "roles", "examples", "storage"].map((k) => `supabase-pulumi:${k}`);
-    return {
-        ...Object.fromEntries(Object.entries(dev).filter(([k]) => keep.includes(k))),
-        "supabase-pulumi:target": "local",
-        "supabase-pulumi:grantProvider": "sql",
-        ...(extra ? { "supabase-pulumi:objects": extraObjects(extra) } : {}),
-    };
-}
-
 async function stateSize(engine: EngineStack): Promise<{ bytes: number; resources: number; providerMedian: number; providerTotal: number }> {
     const r = await engine.ok(["stack", "export", "--stack", engine.stack]);
     const doc = JSON.parse(r.stdout);
@@ -117,7 +105,7 @@ async function deployOnce(server: LocalServer, bin: string, extra: number, check
     const engine = installedDir ? new EngineStack(bin, installedDir, `installed${extra}${checkpoints ? "c" : ""}`, { inPlace: true }) : new EngineStack(bin, REPO_ROOT, `bench${extra}`);
     if (!checkpoints) engine.env.PULUMI_SKIP_CHECKPOINTS = "true";
     try {
-        await engine.init(engineConfig(extra), { "supabase-pulumi:databaseUrl": db.url });
+        await engine.init(localDevConfig("sql", extra ? { "supabase-pulumi:objects": extraObjects(extra) } : {}), { "supabase-pulumi:databaseUrl": db.url });
         const [, upMs] = await timed(() => engine.ok(engine.s("up", "--yes", "--skip-preview")));
         const size = await stateSize(engine);
         return { engine, db, upMs, size };

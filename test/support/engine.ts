@@ -6,6 +6,7 @@ import * as pg from "pg";
 import * as YAML from "yaml";
 import { engineBinDir } from "../../tools/engine/pulumi";
 import type { LocalDatabase } from "../../components/local/postgres";
+import { stackConfig } from "./stackConfig";
 
 /**
  * Runs the real Pulumi CLI (built by `npm run engine:tools`) on a program, through
@@ -22,11 +23,37 @@ export function engineBin(): string | undefined {
     return fs.existsSync(path.join(bin, "pulumi")) ? bin : undefined;
 }
 
+/**
+ * The engine's folder for a suite's before(): without a built CLI the suite is skipped with
+ * a message, or, under CI (CI=true or SUPABASE_PULUMI_ENGINE_REQUIRED=1), fails.
+ */
+export function engineBinOrSkip(ctx: Mocha.Context, suite: string): string {
+    const bin = engineBin();
+    if (bin) return bin;
+    const msg = "the Pulumi CLI is not built: run `npm run engine:tools` (see README, 'The real engine').";
+    if (process.env.SUPABASE_PULUMI_ENGINE_REQUIRED === "1" || process.env.CI === "true") throw new Error(`${suite} required (CI), but ${msg}`);
+    console.warn(`    ${suite} SKIPPED: ${msg}`);
+    ctx.skip();
+}
+
+/** The dev stack's database config, pointed at a local database (no project, no Management API). */
+export function localDevConfig(grantProvider: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    const dev = stackConfig("dev");
+    const keep = ["profiles", "roles", "examples", "storage", "access"].map((k) => `supabase-pulumi:${k}`);
+    return {
+        ...Object.fromEntries(Object.entries(dev).filter(([k]) => keep.includes(k))),
+        "supabase-pulumi:target": "local",
+        "supabase-pulumi:protect": false,
+        "supabase-pulumi:grantProvider": grantProvider,
+        "supabase-pulumi:lockTimeoutMs": 5000,
+        ...extra,
+    };
+}
+
 export interface RunResult {
     code: number;
     stdout: string;
     stderr: string;
-    ms: number;
 }
 
 export class EngineStack {
@@ -80,15 +107,14 @@ export class EngineStack {
     }
 
     /** `pulumi <args>` in the project folder; resolves with the exit code (never rejects on one). */
-    run(args: string[], opts: { stdin?: string } = {}): Promise<RunResult> {
-        const t0 = Date.now();
+    run(args: string[]): Promise<RunResult> {
         const child = spawn(TSX, [WRAPPER, ...args, "--non-interactive"], { cwd: this.projectDir, env: this.env, stdio: ["pipe", "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d) => (stdout += d));
         child.stderr.on("data", (d) => (stderr += d));
-        child.stdin.end(opts.stdin ?? "");
-        return new Promise((resolve) => child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr, ms: Date.now() - t0 })));
+        child.stdin.end();
+        return new Promise((resolve) => child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr })));
     }
 
     /** Like run, but a non-zero exit throws with the CLI's output. */
@@ -128,16 +154,6 @@ export function engineEvents(ndjson: string): any[] {
 
 /** The end of a long output (a preview's JSON carries every provider's source). */
 const tail = (s: string, n = 4000) => (s.length > n ? `...${s.slice(-n)}` : s);
-
-/** The steps of a `pulumi preview --json`, as [op, type, name]. */
-export function previewSteps(json: string): { op: string; type: string; name: string; urn: string; detailedDiff?: Record<string, unknown>; diffReasons?: string[] }[] {
-    const doc = JSON.parse(json);
-    return (doc.steps ?? []).map((s: any) => {
-        const urn: string = s.urn;
-        const parts = urn.split("::");
-        return { op: s.op, type: parts[2].split("$").pop()!, name: parts[3], urn, detailedDiff: s.detailedDiff, diffReasons: s.diffReasons };
-    });
-}
 
 /**
  * What a destroy must give back: the catalog objects a stack can create or change, read as

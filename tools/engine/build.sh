@@ -94,7 +94,10 @@ optional pulumi-language-nodejs github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-l
     github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 "$clipboard" \
     "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$pulumi_version"
 # pulumi-postgresql's provider module is never tagged either: the commit of tag v3.18.0
-# (npm 3.18.0 and 3.18.1 differ only in version strings).
+# (npm 3.18.0 and 3.18.1 differ only in version strings). Untested: the proxy refuses it. If it
+# is ever served, this plain build will stop at the upstream main's embedded schema-embed.json
+# (generated at release, not in the module zip); it then needs a short main of ours around
+# tfbridge.Main with the module's schema.json, as shared/reference/engine-from-go-modules.md says.
 optional pulumi-resource-postgresql github.com/pulumi/pulumi-postgresql/provider/v3 b57d264d8aee0707e2c0135720c8e2115a9970d4 \
     github.com/pulumi/pulumi-postgresql/provider/v3/cmd/pulumi-resource-postgresql \
     "github.com/hashicorp/terraform-plugin-sdk/v2=github.com/pulumi/terraform-plugin-sdk/v2@v2.0.0-20260318212141-5525259d096b" \
