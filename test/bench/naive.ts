@@ -8,6 +8,8 @@
  *   (so Postgres evaluates them per row, not once per statement as an InitPlan);
  * - no index on a column a policy of the same table reads
  *   (articles.author_id/status, messages.user_id, channels.created_by);
+ * - a role's value set (`status = any ((select case ... end)::text[])`) as
+ *   guides write the rule: `authorize(A) or (status = 'published' and authorize(B))`;
  * - storage's own-folder test as Supabase's storage guide writes it,
  *   `(storage.foldername(name))[1] = auth.uid()::text` (an admin override
  *   ORed to it), instead of our indexable range on `name COLLATE "C"`.
@@ -27,6 +29,17 @@ const OWN_OR_ALL = /name COLLATE "C" >= \(select case when (.+?) then '' else au
 /** The storage guide's own-folder form in place of our range (with an admin override ORed to it). */
 export function guideStorageForm(expr: string): string {
     return expr.split(OWN_FOLDER).join(GUIDE_OWN_FOLDER).replace(OWN_OR_ALL, (_, admin: string) => `(${GUIDE_OWN_FOLDER} or ${admin})`);
+}
+
+/**
+ * The articles read rule as guides write it: a value set per role
+ * (`status = any ((select case when authorize(A) then array[...] when authorize(B) then array['v'] else '{}' end)::text[])`)
+ * becomes `authorize(A) or (status = 'v' and authorize(B))`, calls unwrapped.
+ */
+const VALUE_SET = /^([a-z_]+) = any \(\(select case when (public\.authorize\('[^']+'\)) then array\[[^\]]*\] when (public\.authorize\('[^']+'\)) then array\['([^']+)'\] else '\{\}' end\)::text\[\]\)$/;
+
+export function guideValueSetForm(expr: string): string {
+    return expr.replace(VALUE_SET, (_, col: string, all: string, some: string, value: string) => `${all} or (${col} = '${value}' and ${some})`);
 }
 
 /** `(select f(...))` or `(select f(...) ->> 'k')` for auth.* / public.* functions without nested parentheses in the arguments. */
@@ -74,7 +87,7 @@ export function naiveForms(objects: DbObject[]): NaiveForms {
         }
         if (o.kind === "policy") {
             const p: PolicySpec = { ...o };
-            if (p.using !== undefined) p.using = unwrap(guideStorageForm(p.using));
+            if (p.using !== undefined) p.using = unwrap(guideValueSetForm(guideStorageForm(p.using)));
             if (p.withCheck !== undefined) p.withCheck = unwrap(guideStorageForm(p.withCheck));
             if (p.using !== o.using || p.withCheck !== o.withCheck) {
                 changes.push({ id: objectId(o), from: o.using ?? o.withCheck, to: p.using ?? p.withCheck });

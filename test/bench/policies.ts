@@ -17,7 +17,7 @@ import { claimsOf, loadRows, seedUsers, vacuumAnalyze } from "./data";
 import { stackVariants, Variant } from "./variants";
 import { naiveForms, NaiveForms } from "./naive";
 import { BenchQuery, bindLimit, QueryContext, QUERIES } from "./queries";
-import { fmtMs, fmtRows, log, median, now, Sample, summarize } from "./util";
+import { fmtMs, fmtRows, log, now, Sample, summarize } from "./util";
 
 export interface PolicyBenchOptions {
     server: LocalServer;
@@ -38,14 +38,13 @@ export interface VariantResult {
     variant: Variant["id"];
     id: string;
     rows: number;
+    /** The request as the user, with the phase's policies. */
     ours: Sample;
-    limit: Sample;
-    oursOverLimit: number;
-    /** The same request's (a)/(c) with the stack as configured, from the main table. */
-    before: number;
     oursPlan: string[];
     hasInitPlan: boolean;
-    sameAccessPath: boolean;
+    usesIndex: boolean;
+    /** Rows the plan's largest scan read (see rowsRead). */
+    rowsRead: number;
 }
 
 export interface PlanEvidence {
@@ -65,6 +64,8 @@ export interface PlanEvidence {
     naivePerRowCalls: string[];
     /** The same for ours (InitPlans are once per statement and not listed). */
     oursPerRowCalls: string[];
+    /** Rows the largest scan of ours read (rowsRead). */
+    oursRowsRead: number;
 }
 
 export interface QueryResult {
@@ -103,6 +104,8 @@ export interface PolicyBenchResult {
     mismatches: string[];
     /** What-if variants measured at the largest size (not the product's defaults). */
     variants?: { applied: Variant[]; results: VariantResult[] };
+    /** Objects in the documents bucket at the largest size. */
+    documentsInBucket?: number;
 }
 
 async function connect(url: string): Promise<pg.Client> {
@@ -165,7 +168,7 @@ async function asUser(s: Side, q: BenchQuery, r: number, ctx: QueryContext, time
                 const ms = now() - t0;
                 return { ms, rows: q.write ? (res.rowCount ?? 0) : res.rows.length === 1 && "count" in res.rows[0] ? Number(res.rows[0].count) : res.rows.length };
             },
-            { storage: q.storage, rollback: q.write, method: q.write ? "DELETE" : "GET" },
+            { storage: q.storage, rollback: q.write, method: !q.write ? "GET" : /^\s*update/i.test(q.sql) ? "PATCH" : "DELETE" },
         );
     } catch (e: any) {
         if (e?.code === "57014") return { ms: timeoutMs, rows: -1, timedOut: true };
@@ -268,11 +271,12 @@ function perRowCalls(plan: string[]): string[] {
 
 /** The policies Postgres combines for this request: same table, the statement's command (or ALL), granted to authenticated or public. */
 export function applicablePolicies(objects: DbObject[], q: BenchQuery): { name: string; expr: string }[] {
-    const command = /^\s*delete/i.test(q.sql) ? "delete" : "select";
+    // A write that reads the table (a WHERE, a returning, a SET from a column) also gets the SELECT policies.
+    const commands = [/^\s*(delete|update)/i.exec(q.sql)?.[1].toLowerCase() ?? "select", "select", "all"];
     return objects.flatMap((o) =>
         o.kind === "policy" &&
         `${o.schema}.${o.table}` === q.table &&
-        (o.command === command || o.command === "all") &&
+        commands.includes(o.command ?? "all") &&
         (o.roles ?? ["public"]).some((r) => r === "authenticated" || r === "public")
             ? [{ name: o.name, expr: o.using ?? "" }]
             : [],
@@ -288,6 +292,20 @@ async function sampleDocuments(su: pg.Client, rows: number): Promise<QueryContex
         [rows],
     );
     return r.rows.map((x) => ({ name: x.name, owner: x.owner_id }));
+}
+
+/** Articles by editors and messages by anyone, sampled from the data set, and the size of the documents bucket. */
+async function sampleRows(su: pg.Client, rows: number): Promise<Pick<QueryContext, "editorArticles" | "messages" | "documentsInBucket">> {
+    const ids = `select 1 + ((k * 104729) % $1) from generate_series(0, 999) k`;
+    const a = await su.query<{ id: string; owner: string }>(
+        `select a.id, a.author_id as owner from public.articles a join public.user_roles ur on ur.user_id = a.author_id and ur.role = 'editor'
+          where a.id in (${ids}) order by a.id`,
+        [rows],
+    );
+    const m = await su.query<{ id: string; owner: string }>(`select id, user_id as owner from public.messages where id in (${ids}) order by id limit 300`, [rows]);
+    const d = await su.query<{ n: string }>(`select count(*) as n from storage.objects where bucket_id = 'documents'`);
+    if (a.rows.length < 5 || m.rows.length < 10) throw new Error(`too few sampled rows at ${rows}: ${a.rows.length} editor articles, ${m.rows.length} messages`);
+    return { editorArticles: a.rows.map((x) => ({ id: Number(x.id), owner: x.owner })), messages: m.rows.map((x) => ({ id: Number(x.id), owner: x.owner })), documentsInBucket: Number(d.rows[0].n) };
 }
 
 type Note = (variant: string, r: number, t: Timed) => void;
@@ -323,6 +341,49 @@ async function oursAndLimit(ours: Side, q: BenchQuery, ctx: QueryContext, o: Pol
         }
     }
     return { ...t, rows };
+}
+
+/** Ours alone (a phase of variants.ts), after the same warm-ups. */
+async function oursOnly(ours: Side, q: BenchQuery, ctx: QueryContext, o: PolicyBenchOptions, note: Note): Promise<number[]> {
+    for (let w = 0; w < o.warmup; w++) await asUser(ours, q, 1000 + w, ctx, o.timeoutMs);
+    const t: number[] = [];
+    for (let r = 0; r < o.runs; r++) {
+        const x = await asUser(ours, q, r, ctx, o.timeoutMs);
+        t.push(x.ms);
+        note("ours", r, x);
+    }
+    return t;
+}
+
+/**
+ * Rows the largest scan of an EXPLAIN ANALYZE read: its rows plus those its
+ * filter or recheck removed, times its loops (parallel workers report per
+ * loop). For a bitmap scan the index scan under it counts the index entries.
+ */
+export function rowsRead(plan: string[]): number {
+    let best = 0;
+    let current = 0;
+    let loops = 1;
+    const flush = () => {
+        best = Math.max(best, current * loops);
+        current = 0;
+    };
+    for (const l of plan) {
+        if (SCAN.test(l)) {
+            flush();
+            const m = /rows=(\d+) loops=(\d+)/.exec(l);
+            current = m ? Number(m[1]) : 0;
+            loops = m ? Number(m[2]) : 1;
+        } else if (/->/.test(l)) {
+            flush();
+            loops = 1;
+        } else {
+            const m = /Rows Removed by (?:Filter|Index Recheck): (\d+)/.exec(l);
+            if (m) current += Number(m[1]);
+        }
+    }
+    flush();
+    return best;
 }
 
 async function measure(ours: Side, naive: Side, q: BenchQuery, ctx: QueryContext, o: PolicyBenchOptions, mismatches: string[]): Promise<QueryResult> {
@@ -383,6 +444,7 @@ async function measure(ours: Side, naive: Side, q: BenchQuery, ctx: QueryContext
             sameAccessPath: JSON.stringify(accessPath(oursPlan)) === JSON.stringify(accessPath(limitPlan)),
             naivePerRowCalls: perRowCalls(naivePlan),
             oursPerRowCalls: perRowCalls(oursPlan),
+            oursRowsRead: rowsRead(oursPlan),
         },
     };
 }
@@ -425,7 +487,7 @@ export async function runPolicyBench(o: PolicyBenchOptions): Promise<PolicyBench
             have = size;
             loadMs[fmtRows(size)] = Math.round(now() - t0);
             log(`policies: ${fmtRows(size)} rows per table ready in ${fmtMs(now() - t0)}`);
-            const ctx: QueryContext = { rows: size, documents: await sampleDocuments(ours.su, size) };
+            const ctx: QueryContext = { rows: size, documents: await sampleDocuments(ours.su, size), ...(await sampleRows(ours.su, size)) };
             if (ctx.documents.length < 10) throw new Error(`only ${ctx.documents.length} sampled documents at ${size} rows`);
             lastCtx = ctx;
             for (const q of queries) {
@@ -441,40 +503,40 @@ export async function runPolicyBench(o: PolicyBenchOptions): Promise<PolicyBench
         }
         let variants: PolicyBenchResult["variants"];
         if (o.variants && lastCtx) {
-            const applied = stackVariants(o.objects).filter((v) => v.changes.length > 0);
+            const applied = stackVariants(o.objects);
             const variantResults: VariantResult[] = [];
-            // Each variant is applied on top of the previous ones and measured on its own.
+            // Each phase starts from the stack's own policies and puts them back afterwards.
             for (const v of applied) {
                 for (const c of v.changes) await ours.su.query(c.sql);
-                // The rolled-back deletes before cleared visibility-map bits; without this the variant's
-                // index-only scans would fetch heap pages the main table's did not. No ANALYZE: same statistics.
-                await ours.su.query("vacuum storage.objects");
-                log(`policies: applied variant ${v.id} to ours (${v.changes.length} objects); measuring the storage requests again at ${fmtRows(lastCtx.rows)}`);
-                for (const q of queries.filter((x) => x.table === "storage.objects")) {
-                    const note = rowChecker(q, lastCtx, mismatches, ` (variant ${v.id})`);
-                    const m = await oursAndLimit(ours, q, lastCtx, o, note);
-                    const plan = await explainAsUser(ours, q, lastCtx, true, o.timeoutMs);
-                    const limitPlan = await explainLimit(ours, q, lastCtx);
-                    const before = results.find((x) => x.id === q.id && x.rows === lastCtx!.rows);
-                    const r: VariantResult = {
-                        variant: v.id,
-                        id: q.id,
-                        rows: lastCtx.rows,
-                        ours: summarize(m.ours),
-                        limit: summarize(m.limit),
-                        oursOverLimit: median(m.ours) / median(m.limit),
-                        before: before?.oursOverLimit ?? NaN,
-                        oursPlan: plan,
-                        hasInitPlan: plan.some((l) => /InitPlan/.test(l)),
-                        sameAccessPath: JSON.stringify(accessPath(plan)) === JSON.stringify(accessPath(limitPlan)),
-                    };
-                    variantResults.push(r);
-                    log(`  ${v.id} ${fmtRows(lastCtx.rows).padStart(4)} ${q.id.padEnd(22)} ours ${fmtMs(r.ours.median).padStart(9)}  limit ${fmtMs(r.limit.median).padStart(9)}  a/c ${r.oursOverLimit.toFixed(2)} (was ${r.before.toFixed(2)})`);
+                try {
+                    // The rolled-back writes before cleared visibility-map bits; without this a phase's
+                    // index-only scans would fetch heap pages another phase's did not. No ANALYZE: same statistics.
+                    for (const t of v.tables) await ours.su.query(`vacuum ${t}`);
+                    log(`policies: phase ${v.id} (${v.changes.length} policies changed): measuring the ${v.tables.join(", ")} requests again at ${fmtRows(lastCtx.rows)}`);
+                    for (const q of queries.filter((x) => v.tables.includes(x.table))) {
+                        const note = rowChecker(q, lastCtx, mismatches, ` (phase ${v.id})`);
+                        const m = await oursOnly(ours, q, lastCtx, o, note);
+                        const plan = await explainAsUser(ours, q, lastCtx, true, o.timeoutMs);
+                        const r: VariantResult = {
+                            variant: v.id,
+                            id: q.id,
+                            rows: lastCtx.rows,
+                            ours: summarize(m),
+                            oursPlan: plan,
+                            hasInitPlan: plan.some((l) => /InitPlan/.test(l)),
+                            usesIndex: scans(plan).some((x) => /Index/.test(x)),
+                            rowsRead: rowsRead(plan),
+                        };
+                        variantResults.push(r);
+                        log(`  ${v.id} ${fmtRows(lastCtx.rows).padStart(4)} ${q.id.padEnd(22)} ours ${fmtMs(r.ours.median).padStart(9)}  reads ${r.rowsRead} rows`);
+                    }
+                } finally {
+                    for (const sql of v.revert) await ours.su.query(sql);
                 }
             }
             variants = { applied, results: variantResults };
         }
-        return { sizes: o.sizes, runs: o.runs, naive: naive.changes, server, loadMs, results, mismatches, variants };
+        return { sizes: o.sizes, runs: o.runs, naive: naive.changes, server, loadMs, results, mismatches, variants, documentsInBucket: lastCtx?.documentsInBucket };
     } finally {
         await closeSide(ours);
         await closeSide(nv);

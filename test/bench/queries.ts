@@ -19,7 +19,7 @@
  * positional parameters, so the server plans the statement with their values
  * as a backend's parameterised query would be.
  */
-import { AppRole, BenchUser, byRole, userById } from "./data";
+import { AppRole, BenchUser, byRole, CHANNELS, userById } from "./data";
 
 export type TableName = "public.articles" | "public.messages" | "storage.objects";
 
@@ -27,6 +27,12 @@ export interface QueryContext {
     rows: number;
     /** Objects in the `documents` bucket sampled from the data set (name, owner id). */
     documents: { name: string; owner: string }[];
+    /** Articles written by editors, sampled (id, author id). */
+    editorArticles: { id: number; owner: string }[];
+    /** Messages sampled (id, author id). */
+    messages: { id: number; owner: string }[];
+    /** Objects in the `documents` bucket at this size. */
+    documentsInBucket: number;
 }
 
 export interface BenchQuery {
@@ -66,6 +72,8 @@ export function bindLimit(sql: string, params: unknown[], user: BenchUser): { sq
 /** The stack's `public.authorize(permission)`, hand-written: the user holds a role that has it. */
 const holds = (permission: string) =>
     `exists (select 1 from public.user_roles ur join public.role_permissions rp on rp.role = ur.role where ur.user_id = :uid and rp.permission = '${permission}')`;
+/** The articles write rule (INSERT/UPDATE): managers all, writers their own. */
+const WRITE_ARTICLES = `(${holds("articles.manage")} or (${holds("articles.write_own")} and author_id = :uid))`;
 /** The articles SELECT rule (applies to every statement that reads articles, deletes included). */
 const READ_ARTICLES = `(${holds("articles.read_all")} or (status = 'published' and ${holds("articles.read_published")}))`;
 /** The documents bucket's rule: own folder, or admin by the JWT claim. */
@@ -144,6 +152,66 @@ export const QUERIES: BenchQuery[] = [
         floorSql: "delete from public.articles where id = $1",
         pick: (r, ctx) => ({ user: pickUser("admin", r), params: [rowId(r, ctx.rows)] }),
     },
+    // Each shape for each subset a role sees: admins and editors read every article (articles.read_all),
+    // viewers and moderators the published ones (articles.read_published).
+    {
+        id: "articles.viewer_count",
+        table: "public.articles",
+        title: "viewer counts the articles she may read (`count=exact`)",
+        sql: "select count(*) from public.articles",
+        limitSql: `select count(*) from public.articles where ${READ_ARTICLES}`,
+        floorSql: "select count(*) from public.articles where status = 'published'",
+        pick: (r) => ({ user: pickUser("viewer", r), params: [] }),
+    },
+    {
+        id: "articles.viewer_list",
+        table: "public.articles",
+        title: "viewer lists every article she may read, unpaginated (`select('id, title')`)",
+        sql: "select id, title from public.articles",
+        limitSql: `select id, title from public.articles where ${READ_ARTICLES}`,
+        floorSql: "select id, title from public.articles where status = 'published'",
+        pick: (r) => ({ user: pickUser("viewer", r), params: [] }),
+    },
+    {
+        id: "articles.admin_list",
+        table: "public.articles",
+        title: "admin lists every article, unpaginated (`select('id, title')`)",
+        sql: "select id, title from public.articles",
+        limitSql: `select id, title from public.articles where ${READ_ARTICLES}`,
+        floorSql: "select id, title from public.articles",
+        pick: (r) => ({ user: pickUser("admin", r), params: [] }),
+    },
+    {
+        id: "articles.viewer_author",
+        table: "public.articles",
+        title: "viewer lists one author's articles (`.eq('author_id', x)`, an indexed column)",
+        sql: "select id, title from public.articles where author_id = $1 order by id",
+        limitSql: `select id, title from public.articles where author_id = $1 and ${READ_ARTICLES} order by id`,
+        floorSql: "select id, title from public.articles where author_id = $1 and status = 'published' order by id",
+        pick: (r, ctx) => ({ user: pickUser("viewer", r), params: [ctx.editorArticles[(r * 13 + 2) % ctx.editorArticles.length].owner] }),
+    },
+    {
+        id: "articles.admin_drafts",
+        table: "public.articles",
+        title: "admin lists a page of drafts (`.eq('status', 'draft')`, an indexed column, limit 100)",
+        sql: "select id, title from public.articles where status = 'draft' order by id limit 100",
+        limitSql: `select id, title from public.articles where status = 'draft' and ${READ_ARTICLES} order by id limit 100`,
+        floorSql: "select id, title from public.articles where status = 'draft' order by id limit 100",
+        pick: (r) => ({ user: pickUser("admin", r), params: [] }),
+    },
+    {
+        id: "articles.editor_update",
+        table: "public.articles",
+        title: "editor edits her own article by id (rolled back)",
+        write: true,
+        sql: "update public.articles set title = title || '.' where id = $1",
+        limitSql: `update public.articles set title = title || '.' where id = $1 and ${WRITE_ARTICLES} and ${READ_ARTICLES}`,
+        floorSql: "update public.articles set title = title || '.' where id = $1",
+        pick: (r, ctx) => {
+            const a = ctx.editorArticles[(r * 7 + 1) % ctx.editorArticles.length];
+            return { user: userById.get(a.owner)!, params: [a.id] };
+        },
+    },
     // ---------------------------------------------------------------- messages
     {
         id: "messages.own",
@@ -184,6 +252,28 @@ export const QUERIES: BenchQuery[] = [
         limitSql: `delete from public.messages where id = $1 and (user_id = :uid or ${holds("messages.delete")})`,
         floorSql: "delete from public.messages where id = $1",
         pick: (r, ctx) => ({ user: pickUser("moderator", r), params: [rowId(r, ctx.rows)] }),
+    },
+    {
+        id: "messages.channel",
+        table: "public.messages",
+        title: "user lists a channel's messages, unpaginated (`.eq('channel_id', x)`, an indexed column)",
+        sql: "select id, message, user_id from public.messages where channel_id = $1 order by id",
+        limitSql: "select id, message, user_id from public.messages where channel_id = $1 order by id",
+        floorSql: "select id, message, user_id from public.messages where channel_id = $1 order by id",
+        pick: (r) => ({ user: pickUser("viewer", r), params: [1 + ((r * 37) % CHANNELS)] }),
+    },
+    {
+        id: "messages.own_delete",
+        table: "public.messages",
+        title: "user deletes her own message by id (rolled back)",
+        write: true,
+        sql: "delete from public.messages where id = $1",
+        limitSql: `delete from public.messages where id = $1 and (user_id = :uid or ${holds("messages.delete")})`,
+        floorSql: "delete from public.messages where id = $1",
+        pick: (r, ctx) => {
+            const m = ctx.messages[(r * 7 + 3) % ctx.messages.length];
+            return { user: userById.get(m.owner)!, params: [m.id] };
+        },
     },
     // ---------------------------------------------------------------- storage
     // As the Storage API runs them (shared/reference/supabase-db.md §4.6 and the

@@ -18,6 +18,31 @@ export const NAIVE_SLOW_RATIO = 10;
 export const LIMIT_TARGET = 1.2;
 export const NAIVE_TARGET = 10;
 export const APPLY_TARGET = 2;
+/** Tables: ours within this of the floor, or within FLOOR_SLACK_MS where the floor is under FLOOR_SMALL_MS. */
+export const FLOOR_TARGET = 1.2;
+export const FLOOR_SLACK_MS = 0.3;
+export const FLOOR_SMALL_MS = 1.5;
+/** Storage: ours within this of the cheapest correct RLS variant measured in the same run. */
+export const STORAGE_TARGET = 1.1;
+/** A user's requests over her own objects; their largest scan must stay under OWN_READ_SHARE of the bucket. */
+const OWN_OBJECT_REQUESTS = ["storage.own_folder", "storage.own_delete"];
+const OWN_READ_SHARE = 0.01;
+
+export function withinFloor(x: QueryResult): boolean {
+    return x.oursOverFloor <= FLOOR_TARGET || (x.floor.median < FLOOR_SMALL_MS && x.ours.median - x.floor.median <= FLOOR_SLACK_MS);
+}
+
+/** Per storage request: the generated form (C0) over the cheapest of the phases that keep the rules. */
+export function storageBest(p: NonNullable<BenchReport["policies"]>): { id: string; best: string; ratio: number }[] {
+    const phases = p.variants?.results ?? [];
+    const same = new Set((p.variants?.applied ?? []).filter((v) => v.sameRules).map((v) => v.id));
+    const ids = [...new Set(phases.filter((x) => x.variant === "C0" && x.id.startsWith("storage.")).map((x) => x.id))];
+    return ids.map((id) => {
+        const c0 = phases.find((x) => x.variant === "C0" && x.id === id)!;
+        const cands = phases.filter((x) => x.id === id && same.has(x.variant)).sort((a, b) => a.ours.median - b.ours.median);
+        return { id, best: cands[0].variant, ratio: c0.ours.median / cands[0].ours.median };
+    });
+}
 /** Supabase's default statement_timeout for the authenticated role. */
 const SUPABASE_TIMEOUT_MS = 8000;
 
@@ -35,37 +60,52 @@ function targets(r: BenchReport): string[] {
     if (p) {
         const largest = Math.max(...p.sizes);
         const at = p.results.filter((x) => x.rows === largest);
-        const missed = at.filter((x) => x.oursOverLimit > LIMIT_TARGET);
-        const worst = [...at].sort((a, b) => b.oursOverLimit - a.oursOverLimit)[0];
         const scope = largest === 1_000_000 ? "at 1M rows" : `at ${fmtRows(largest)} rows (1M not run: BENCH_MAX_ROWS)`;
+        const judged = (ok: boolean) => (largest === 1_000_000 ? verdict(ok) : "not measured at 1M");
+        const tables = at.filter((x) => x.table !== "storage.objects");
+        const overFloor = tables.filter((x) => !withinFloor(x));
         out.push(
-            `| our policies within ${LIMIT_TARGET}x of the hand-written limit (the same rule as a plain WHERE, no RLS) ${scope} | ${at.length - missed.length} of ${at.length} requests within; worst ${worst?.id} ${fmtRatio(worst?.oursOverLimit)}` +
-                `${missed.length ? `; over: ${missed.map((x) => `${x.id} ${fmtRatio(x.oursOverLimit)} (+${fmtMs(x.ours.median - x.limit.median)})`).join(", ")}` : ""} | ${largest === 1_000_000 ? verdict(missed.length === 0) : "not measured at 1M"} |`,
+            `| tables: every request within ${FLOOR_TARGET}x of the floor (the statement with the rule resolved for this user), or within +${FLOOR_SLACK_MS} ms where the floor is under ${FLOOR_SMALL_MS} ms, ${scope} | ` +
+                `${tables.length - overFloor.length} of ${tables.length} within; ${tables.map((x) => `${x.id} ${fmtRatio(x.oursOverFloor)}${x.floor.median < FLOOR_SMALL_MS ? ` (+${fmtMs(x.ours.median - x.floor.median)})` : ""}`).join(", ")}` +
+                `${overFloor.length ? `; over: ${overFloor.map((x) => x.id).join(", ")}` : ""} | ${judged(overFloor.length === 0)} |`,
         );
-        for (const v of p.variants?.applied ?? []) {
-            const vx = p.variants!.results.filter((x) => x.variant === v.id);
-            const within = vx.filter((x) => x.oursOverLimit <= LIMIT_TARGET);
+        const phases = p.variants?.results ?? [];
+        const storage = at.filter((x) => x.table === "storage.objects");
+        if (phases.length) {
+            const best = storageBest(p);
+            const over = best.filter((b) => b.ratio > STORAGE_TARGET);
             out.push(
-                `| (information) storage requests with variant ${v.id}: ${cell(v.title)} (not the dev stack's configuration) | ${within.length} of ${vx.length} within; ` +
-                    `${vx.map((x) => `${x.id} ${fmtRatio(x.oursOverLimit)} (as configured ${fmtRatio(x.before)})`).join(", ")} | – |`,
+                `| storage: every request within ${STORAGE_TARGET}x of the cheapest correct RLS variant measured in the same run (C0 as generated, S1, S2; test/bench/variants.ts) | ` +
+                    `${best.length - over.length} of ${best.length} within; ${best.map((b) => `${b.id} ${fmtRatio(b.ratio)}${b.best !== "C0" ? ` (best ${b.best})` : ""}`).join(", ")} | ${judged(best.length > 0 && over.length === 0)} |`,
             );
         }
-        const cheapest = new Map((p.variants?.results ?? []).filter((x) => x.variant === "V3").map((x) => [x.id, x.oursOverLimit]));
-        if (missed.length && cheapest.size) {
-            // A miss the cheapest correct RLS also has is a price of RLS itself, not of how we wrote the rule.
-            const alsoV3 = missed.filter((x) => (cheapest.get(x.id) ?? 0) > LIMIT_TARGET);
+        const own = storage.filter((x) => OWN_OBJECT_REQUESTS.includes(x.id));
+        if (own.length && p.documentsInBucket) {
+            const prop = own.filter((x) => x.plan.oursRowsRead > OWN_READ_SHARE * p.documentsInBucket!);
             out.push(
-                `| (information) of the ${missed.length} requests over ${LIMIT_TARGET}x, those also over it with V3 (the cheapest correct RLS measured) | ${alsoV3.length} of ${missed.length}` +
-                    `${alsoV3.length ? `: ${alsoV3.map((x) => `${x.id} ${fmtRatio(cheapest.get(x.id))}`).join(", ")}` : ""} | – |`,
+                `| storage: no request by a user over her own objects reads in proportion to the bucket (largest scan under ${OWN_READ_SHARE * 100}% of the bucket's ${p.documentsInBucket.toLocaleString("en-US")} objects) | ` +
+                    `${own.map((x) => `${x.id} reads ${x.plan.oursRowsRead.toLocaleString("en-US")} rows`).join(", ")} | ${judged(prop.length === 0)} |`,
             );
         }
-        {
-            const floorAt = at.map((x) => x.ours.median - x.floor.median);
+        const browse = storage.find((x) => x.id === "storage.admin_folder");
+        if (browse && p.documentsInBucket) {
             out.push(
-                `| (information) the whole price of authorization at ${fmtRows(largest)}: ours minus the floor (the statement with no authorization at all) | ` +
-                    `median +${fmtMs([...floorAt].sort((x, y) => x - y)[floorAt.length >> 1])}, largest +${fmtMs(Math.max(...floorAt))} (${at[floorAt.indexOf(Math.max(...floorAt))]?.id}) | – |`,
+                `| (information) the admin-browse hazard: an admin's \`list()\` of someone's folder reads the bucket | ${fmtMs(browse.ours.median)} for ${p.documentsInBucket.toLocaleString("en-US")} objects, ` +
+                    `${fmtMs(browse.ours.median / (p.documentsInBucket / 1e6))} per million; the same listing with the service role (no RLS, the alternative the bucket_listing_scans_bucket warning names): ${fmtMs(browse.floor.median)} | – |`,
             );
         }
+        const t0 = phases.filter((x) => x.variant === "T0");
+        if (t0.length) {
+            const c0 = new Map(phases.filter((x) => x.variant === "C0").map((x) => [x.id, x]));
+            out.push(
+                `| (information) articles: the read rule's previous form (T0) over its value-set form (C0), same phase loop | ${t0.map((x) => `${x.id} ${fmtRatio(x.ours.median / (c0.get(x.id)?.ours.median ?? NaN))}`).join(", ")} | – |`,
+            );
+        }
+        const overLimit = at.filter((x) => x.oursOverLimit > LIMIT_TARGET);
+        out.push(
+            `| (information) against the hand-written limit (the same rule as a plain WHERE, no RLS; the target before issue 16) | ${at.length - overLimit.length} of ${at.length} within ${LIMIT_TARGET}x` +
+                `${overLimit.length ? `; over: ${overLimit.map((x) => `${x.id} ${fmtRatio(x.oursOverLimit)}`).join(", ")}` : ""} | – |`,
+        );
         const slow = p.results.filter((x) => x.naiveOverLimit >= NAIVE_SLOW_RATIO);
         const slowMissed = slow.filter((x) => x.naiveOverOurs < NAIVE_TARGET);
         out.push(
@@ -120,13 +160,13 @@ function policySection(r: BenchReport): string[] {
         const policyTrue = x.policies.every((y) => y.expr.trim() === "true");
         out.push(
             `| ${cell(x.id)} | ${fmtRows(x.rows)} | ${x.resultRows} | ${sample(x.ours)} | ${sample(x.limit)} | ${fmtMs(x.floor.median)} | ${sample(x.naive, true)}${x.naive.median > SUPABASE_TIMEOUT_MS ? " ⏱" : ""} | ` +
-                `${fmtRatio(x.oursOverLimit)}${x.rows === 1_000_000 && x.oursOverLimit > LIMIT_TARGET ? " ✗" : ""} | ${fmtRatio(x.oursOverFloor)} | ${fmtRatio(x.naiveOverOurs, x.naive.timedOut)}${x.naiveOverLimit >= NAIVE_SLOW_RATIO ? " (slow)" : ""} | ` +
+                `${fmtRatio(x.oursOverLimit)} | ${fmtRatio(x.oursOverFloor)}${x.rows === 1_000_000 && x.table !== "storage.objects" && !withinFloor(x) ? " ✗" : ""} | ${fmtRatio(x.naiveOverOurs, x.naive.timedOut)}${x.naiveOverLimit >= NAIVE_SLOW_RATIO ? " (slow)" : ""} | ` +
                 `${x.plan.hasInitPlan ? "yes" : policyTrue ? "n/a" : "**no**"} | ${x.plan.usesIndex ? "yes" : "no"} | ${x.plan.sameAccessPath ? "yes" : "**no**"} |`,
         );
     }
     out.push("");
     out.push(
-        `a/c = ours over the limit (1.0 = no overhead); a/floor = ours over the floor (the whole price of authorizing); b/a = naive over ours, "(slow)" where naive is >= ${NAIVE_SLOW_RATIO}x the limit. ✗ = over ${LIMIT_TARGET}x at 1M rows. ⏱ = the naive request takes longer than Supabase's default ` +
+        `a/c = ours over the limit (1.0 = no overhead); a/floor = ours over the floor (the whole price of authorizing); b/a = naive over ours, "(slow)" where naive is >= ${NAIVE_SLOW_RATIO}x the limit. ✗ = a table request over the floor target at 1M rows (over ${FLOOR_TARGET}x, and more than +${FLOOR_SLACK_MS} ms where the floor is under ${FLOOR_SMALL_MS} ms); storage requests are judged against the variants below. ⏱ = the naive request takes longer than Supabase's default ` +
             `statement_timeout for \`authenticated\` (8 s): on a real project it fails instead of being slow (here the timeout is raised to measure it). "n/a": the request's policy is \`true\` (nothing to evaluate once).`,
     );
     out.push("");
@@ -163,21 +203,29 @@ function variantsBlock(p: NonNullable<BenchReport["policies"]>): string[] {
     const v = p.variants!;
     const out: string[] = [];
     const rows = v.results[0]?.rows ?? 0;
-    out.push(`### What-if variants, measured at ${fmtRows(rows)} rows (not the dev stack's configuration)`);
+    out.push(`### Other forms of the same rules, measured at ${fmtRows(rows)} rows`);
     out.push("");
     out.push(
-        "After the table above, the benchmark changed the `ours` database only (see test/bench/variants.ts), each variant on top of the previous one, vacuumed storage.objects (the rolled-back deletes had cleared visibility-map bits; statistics unchanged) and measured the storage requests again, (a) and (c) interleaved, row counts checked:",
+        "After the table above, the benchmark rewrote policies of the `ours` database (see test/bench/variants.ts), one phase at a time from the stack's own policies, vacuumed the phase's tables (the rolled-back writes had cleared visibility-map bits; statistics unchanged), measured the phase's requests as the user (ours only, same users and ids, row counts checked) and put the stack's policies back. C0 is the stack as generated, measured in the same loop:",
     );
     out.push("");
-    for (const x of v.applied) out.push(`- **${x.id}** ${x.title}: ${x.changes.map((c) => `\`${c.sql}\``).join("; ")}`);
+    for (const x of v.applied) out.push(`- **${x.id}** ${x.sameRules ? "" : "(**not the same rules**, reference only) "}${x.title}${x.changes.length ? `: ${x.changes.map((c) => `\`${c.sql}\``).join("; ")}` : ""}`);
     out.push("");
-    out.push("| variant | request | (a) ours median / p95 | (c) limit median / p95 | a/c with the variant | a/c as configured | InitPlan | same access path as limit |");
-    out.push("|---|---|---:|---:|---:|---:|:-:|:-:|");
-    for (const r of v.results) {
-        out.push(`| ${r.variant} | ${r.id} | ${sample(r.ours)} | ${sample(r.limit)} | ${fmtRatio(r.oursOverLimit)}${r.oursOverLimit > LIMIT_TARGET ? " ✗" : ""} | ${fmtRatio(r.before)} | ${r.hasInitPlan ? "yes" : "no"} | ${r.sameAccessPath ? "yes" : "**no**"} |`);
+    const ids = [...new Set(v.results.map((r) => r.id))];
+    const cols = v.applied.map((x) => x.id);
+    out.push(`| request | ${cols.map((c) => `${c} median (rows read)`).join(" | ")} | C0 over the cheapest same-rules form |`);
+    out.push(`|---|${cols.map(() => "---:").join("|")}|---:|`);
+    const best = new Map(storageBest(p).map((b) => [b.id, b]));
+    for (const id of ids) {
+        const cellsFor = cols.map((c) => {
+            const r = v.results.find((x) => x.id === id && x.variant === c);
+            return r ? `${fmtMs(r.ours.median)} (${r.rowsRead.toLocaleString("en-US")})` : "–";
+        });
+        const b = best.get(id);
+        out.push(`| ${id} | ${cellsFor.join(" | ")} | ${b ? `${fmtRatio(b.ratio)}${b.ratio > STORAGE_TARGET ? " ✗" : ""}${b.best !== "C0" ? ` (${b.best})` : ""}` : "–"} |`);
     }
     out.push("");
-    for (const r of v.results) out.push(`**${r.id} with ${r.variant}**`, "", "```", ...keyLines(r.oursPlan), "```", "");
+    for (const r of v.results.filter((x) => x.variant !== "C0")) out.push(`**${r.id} with ${r.variant}** — ${fmtMs(r.ours.median)}`, "", "```", ...keyLines(r.oursPlan, 10), "```", "");
     return out;
 }
 

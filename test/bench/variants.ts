@@ -1,81 +1,115 @@
 /**
- * What-if variants of the dev stack, measured at the largest size after the
- * main table, on the "ours" database only (ALTER POLICY), to show what one
- * configuration choice costs. They are not the product's defaults and not
- * judged against the targets.
+ * Other ways to write the dev stack's policies, measured at the largest size
+ * after the main table, on the "ours" database only (ALTER POLICY, then
+ * VACUUM, measure, and back to the stack's own text), so that a generated
+ * form is judged against what else it could have been.
  *
- * V1: public buckets cannot be listed by signed-in users. The dev stack lets
- * everyone list `avatars` (publicReadOwnWrite's SELECT policy, which
- * Supabase's advisor flags as public_bucket_allows_listing). Postgres ORs
- * every permissive SELECT policy of storage.objects into each query, so a
- * listing of one's own folder in `documents` also carries the avatars arm
- * (`bucket_id = 'avatars'`); the planner does not see that it contradicts the
- * request's `bucket_id = 'documents'`, answers the OR with a BitmapOr and
- * must visit the heap for every row, where the limit reads the index alone.
- * The variant keeps the policy for `anon` only.
+ * Each phase starts from the policies as the stack generates them:
  *
- * V2 (applied after V1): every bucket gets the rules of the bucket whose
- * policies fold own folder and admin override into one range (`documents`),
- * as ONE policy per command for all those buckets (`bucket_id = any (...)`)
- * instead of one per bucket. No OR is left between buckets, so each request
- * is one index range. This is what a stack whose buckets share their rules
- * could declare; the product does not merge policies across buckets today.
+ * - **C0, as generated**: nothing changed. Measured in the same phase loop
+ *   as the others so every phase pays the same (vacuumed) conditions.
+ * - **T0, the articles read rule before issue 16**: `(select authorize(A))
+ *   or (status = 'published' and (select authorize(B)))`. The same rule
+ *   (the check constraint keeps status within draft/published); an OR over
+ *   per-statement values, which no index serves.
+ * - **S1, auth calls spelled out**: every storage.objects policy with
+ *   `auth.uid()` and `auth.jwt()` replaced by their bodies (the settings read
+ *   directly), so the planner has no SQL function to inline. The same rule.
+ * - **S2, a lower(name) range too**: the storage SELECT policies that give a
+ *   `name COLLATE "C"` range also give the same bounds over
+ *   `lower(name) COLLATE "C"`, the expression the Storage API lists by (its
+ *   index idx_objects_bucket_id_name_lower). The same rule: a user id is
+ *   lower case, so a name under `<uid>/` has a lower(name) under it too, and
+ *   the admin bounds '' .. U+10FFFF hold for both.
+ * - **R1, R2: not the same rule, reference only.** R1 keeps a public
+ *   bucket's "anyone reads" policy for `anon` only, so signed-in users can no
+ *   longer list that bucket (what Supabase's advisor suggests for public
+ *   buckets): it removes the OR between buckets that every storage.objects
+ *   SELECT carries. R2 is R1 plus S2. They show what the OR costs, and that
+ *   only a change of the rules removes it.
  *
- * V3 (applied after V2): the same policies with `auth.uid()` and
- * `auth.jwt()` replaced by their bodies (the settings read directly). Both are
- * SQL functions: the planner inlines them, which means fetching and parsing
- * their body text at every call site of every statement; the storage bounds
- * have several call sites. V3 is the cheapest correct RLS for these rules
- * this benchmark knows of, so what remains between V3 and the limit is the
- * price of evaluating the caller inside the statement at all. The product
- * keeps the calls: they are what a reviewer expects to read in a policy.
+ * The storage target compares C0 with the cheapest correct one (C0, S1, S2).
  */
 import { DbObject } from "../../components/core/objects/registry";
+import type { PolicySpec } from "../../components/core/objects/policy";
+import type { TableName } from "./queries";
+import { guideValueSetForm } from "./naive";
+
+export type VariantId = "C0" | "T0" | "S1" | "S2" | "R1" | "R2";
 
 export interface Variant {
-    id: "V1" | "V2" | "V3";
+    id: VariantId;
     title: string;
+    /** Does it enforce exactly the stack's rules (a candidate for "the cheapest correct RLS")? */
+    sameRules: boolean;
+    /** The requests of these tables are measured with it. */
+    tables: TableName[];
     /** What was changed: object -> SQL run on the ours database. */
     changes: { target: string; sql: string }[];
+    /** SQL that puts the stack's own policies back. */
+    revert: string[];
 }
 
 const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
+type Policy = Extract<DbObject, { kind: "policy" }>;
+
+function alter(p: PolicySpec, using: string | undefined, check: string | undefined): string {
+    return `alter policy ${q(p.name)} on ${p.schema}.${p.table}${using !== undefined ? ` using (${using})` : ""}${check !== undefined ? ` with check (${check})` : ""}`;
+}
+
+/** The same policies with their expressions rewritten; unchanged ones are left out. */
+function rewrite(policies: Policy[], fn: (expr: string, p: Policy, field: "using" | "withCheck") => string): { changes: Variant["changes"]; revert: string[] } {
+    const changes: Variant["changes"] = [];
+    const revert: string[] = [];
+    for (const p of policies) {
+        const using = p.using === undefined ? undefined : fn(p.using, p, "using");
+        const check = p.withCheck === undefined ? undefined : fn(p.withCheck, p, "withCheck");
+        if (using === p.using && check === p.withCheck) continue;
+        changes.push({ target: `policy:${p.schema}.${p.table}:${p.name}`, sql: alter(p, using, check) });
+        revert.push(alter(p, p.using, p.withCheck));
+    }
+    return { changes, revert };
+}
+
+/** A `name COLLATE "C"` range (two bounds, each one sub-select) gets the same bounds over lower(name). */
+const NAME_RANGE = /name COLLATE "C" >= (\(select .+?\)) and name COLLATE "C" < (\(select .+?\))$/;
+
+export function withLowerRange(expr: string): string {
+    const m = NAME_RANGE.exec(expr);
+    return m ? `${expr} and lower(name) COLLATE "C" >= ${m[1]} and lower(name) COLLATE "C" < ${m[2]}` : expr;
+}
+
+/** The articles read rule as an OR over per-statement permission checks (the form before issue 16). */
+export function previousReadForm(expr: string): string {
+    const guide = guideValueSetForm(expr);
+    return guide === expr ? expr : guide.replace(/public\.authorize\('[^']+'\)/g, (call) => `(select ${call})`);
+}
 
 export function stackVariants(objects: DbObject[]): Variant[] {
-    const v1: Variant = { id: "V1", title: "public buckets cannot be listed by signed-in users (their 'anyone reads' policy kept for anon only)", changes: [] };
-    for (const o of objects) {
-        if (o.kind !== "policy" || o.schema !== "storage" || o.table !== "objects" || o.command !== "select") continue;
-        if (!/^bucket_id = '[^']+'$/.test((o.using ?? "").trim())) continue;
+    const policies = objects.filter((o): o is Policy => o.kind === "policy");
+    const storage = policies.filter((o) => o.schema === "storage" && o.table === "objects");
+    const articles = policies.filter((o) => o.schema === "public" && o.table === "articles" && o.command === "select");
+    const variants: Variant[] = [{ id: "C0", title: "the policies as the stack generates them", sameRules: true, tables: ["public.articles", "storage.objects"], changes: [], revert: [] }];
+
+    variants.push({ id: "T0", title: "articles read rule as before issue 16: (select authorize(A)) or (status = 'published' and (select authorize(B)))", sameRules: true, tables: ["public.articles"], ...rewrite(articles, previousReadForm) });
+    variants.push({ id: "S1", title: "storage policies with auth.uid() and auth.jwt() spelled out as the settings they read", sameRules: true, tables: ["storage.objects"], ...rewrite(storage, inlineAuthCalls) });
+    const lower = rewrite(
+        storage.filter((p) => p.command === "select"),
+        withLowerRange,
+    );
+    variants.push({ id: "S2", title: "storage SELECT policies also bound lower(name) COLLATE \"C\" (the Storage API's listing order) by the same range", sameRules: true, tables: ["storage.objects"], ...lower });
+
+    const r1: Variant = { id: "R1", title: "NOT the same rules: public buckets cannot be listed by signed-in users (their 'anyone reads' policy kept for anon only)", sameRules: false, tables: ["storage.objects"], changes: [], revert: [] };
+    for (const o of storage) {
+        if (o.command !== "select" || !/^bucket_id = '[^']+'$/.test((o.using ?? "").trim())) continue;
         const roles = o.roles ?? ["public"];
         if (!roles.includes("authenticated") || !roles.includes("anon")) continue;
-        v1.changes.push({ target: `policy:storage.objects:${o.name}`, sql: `alter policy ${q(o.name)} on storage.objects to anon` });
+        r1.changes.push({ target: `policy:storage.objects:${o.name}`, sql: `alter policy ${q(o.name)} on storage.objects to anon` });
+        r1.revert.push(`alter policy ${q(o.name)} on storage.objects to ${roles.join(", ")}`);
     }
-    const v2: Variant = { id: "V2", title: "every bucket gets the documents bucket's rules (own folder, admins read and delete all) as one policy per command, no OR between buckets", changes: [] };
-    const objectPolicies = objects.filter((o): o is Extract<DbObject, { kind: "policy" }> => o.kind === "policy" && o.schema === "storage" && o.table === "objects");
-    const bucketOf = (expr: string | undefined) => /^bucket_id = '([^']+)' and /.exec(expr ?? "")?.[1];
-    const model = objectPolicies.find((o) => o.command === "select" && /case when/.test(o.using ?? ""));
-    const modelBucket = bucketOf(model?.using);
-    const buckets = [...new Set(objects.filter((o) => o.kind === "bucket").map((o) => (o as any).id as string))].sort();
-    if (model && modelBucket && buckets.length > 1) {
-        const all = `bucket_id = any (array[${buckets.map((b) => `'${b}'`).join(", ")}])`;
-        const strip = (expr: string | undefined) => (expr === undefined ? undefined : `${all} and ${expr.slice(`bucket_id = '${modelBucket}' and `.length)}`);
-        for (const o of objectPolicies) {
-            const b = bucketOf(o.using ?? o.withCheck);
-            if (b === modelBucket) {
-                const using = strip(o.using);
-                const check = strip(o.withCheck);
-                v2.changes.push({ target: `policy:storage.objects:${o.name}`, sql: `alter policy ${q(o.name)} on storage.objects${using ? ` using (${using})` : ""}${check ? ` with check (${check})` : ""}` });
-            } else {
-                v2.changes.push({ target: `policy:storage.objects:${o.name}`, sql: `drop policy ${q(o.name)} on storage.objects` });
-            }
-        }
-    }
-    const v3: Variant = {
-        id: "V3",
-        title: "V2 with auth.uid() and auth.jwt() replaced by their bodies, so the planner has no SQL function to inline (the cheapest correct RLS for these rules)",
-        changes: v2.changes.filter((c) => c.sql.startsWith("alter policy")).map((c) => ({ target: c.target, sql: inlineAuthCalls(c.sql) })),
-    };
-    return [v1, v2, v3];
+    variants.push(r1);
+    variants.push({ id: "R2", title: "NOT the same rules: R1 and S2 together", sameRules: false, tables: ["storage.objects"], changes: [...r1.changes, ...lower.changes], revert: [...r1.revert, ...lower.revert] });
+    return variants.filter((v) => v.id === "C0" || v.changes.length > 0);
 }
 
 /**
