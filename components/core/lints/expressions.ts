@@ -254,3 +254,207 @@ export function unindexedLookups(tree: Node, table: string, leading: (table: str
     const seen = new Set<string>();
     return out.filter((l) => !seen.has(`${l.table}.${l.column}`) && !!seen.add(`${l.table}.${l.column}`));
 }
+
+/**
+ * Who a SELECT policy on storage.objects lets read beyond their own folder.
+ * `everyone`: every caller the policy's roles admit; `gates`: callers for whom
+ * a condition holds (`admins via the JWT claim user_role`); `unproven`: the
+ * expression has a shape this does not recognise, so it is assumed to reach
+ * the whole bucket for `everyone` (or its gates).
+ */
+export interface FolderReach {
+    everyone: boolean;
+    gates: string[];
+    unproven: boolean;
+}
+
+const NARROW: FolderReach = { everyone: false, gates: [], unproven: false };
+
+/** True when the expression calls auth.uid() (outside the row: who is asking). */
+function callsUid(n: Node): boolean {
+    if (Array.isArray(n)) return n.some(callsUid);
+    if (!n || typeof n !== "object") return false;
+    if (n.FuncCall && funcName(n.FuncCall) === "auth.uid") return true;
+    return Object.values(n).some(callsUid);
+}
+
+/** True when the expression calls a function or runs a sub-select: it may depend on who is asking. */
+function asks(n: Node): boolean {
+    if (Array.isArray(n)) return n.some(asks);
+    if (!n || typeof n !== "object") return false;
+    if (n.FuncCall || n.SubLink) return true;
+    return Object.values(n).some(asks);
+}
+
+/** `(select x)` -> x, casts stripped; anything else as is. */
+function scalar(n: Node): Node {
+    const s = strip(n)?.SubLink;
+    if (s?.subLinkType === "EXPR_SUBLINK") {
+        const sel = s.subselect?.SelectStmt;
+        if (sel && !sel.fromClause && !sel.whereClause && sel.targetList?.length === 1) return scalar(sel.targetList[0].ResTarget?.val);
+    }
+    return strip(n);
+}
+
+/** The string constants of a JSON path under auth.jwt(): `auth.jwt() -> 'app_metadata' ->> 'role'` -> app_metadata.role. */
+function jwtPath(n: Node): string[] | undefined {
+    const e = scalar(n)?.A_Expr;
+    if (e && e.kind === "AEXPR_OP" && ["->", "->>"].includes(names(e.name)[0])) {
+        const key = stringConst(e.rexpr);
+        const head = jwtPath(e.lexpr);
+        return head && key !== undefined ? [...head, key] : undefined;
+    }
+    const f = scalar(n)?.FuncCall;
+    return f && funcName(f) === "auth.jwt" ? [] : undefined;
+}
+
+/** Words for "callers for whom `n` holds", for the shapes adminCondition() renders and a few common ones. */
+function describeGate(n: Node): string {
+    let found: string | undefined;
+    const walk = (x: Node): void => {
+        if (found || !x || typeof x !== "object") return;
+        if (Array.isArray(x)) return x.forEach(walk);
+        const e = x.A_Expr;
+        if (e && e.kind === "AEXPR_OP" && names(e.name)[0] === "=") {
+            for (const [a, b] of [[e.lexpr, e.rexpr], [e.rexpr, e.lexpr]]) {
+                const path = jwtPath(a);
+                const role = stringConst(b);
+                if (path && path.length && role !== undefined) {
+                    found = `${role}s via the JWT claim ${path.join(".")}`;
+                    return;
+                }
+            }
+        }
+        const f = x.FuncCall;
+        if (f) {
+            const fname = funcName(f);
+            const arg = f.args?.length === 1 ? stringConst(f.args[0]) : undefined;
+            if (arg !== undefined && /(^|\.)has_role$/.test(fname)) found = `${arg}s via ${fname}('${arg}')`;
+            else if (arg !== undefined && /(^|\.)authorize$/.test(fname)) found = `holders of ${arg} via ${fname}('${arg}')`;
+            if (found) return;
+        }
+        Object.values(x).forEach(walk);
+    };
+    walk(n);
+    return found ?? "callers for whom a condition of the policy holds";
+}
+
+/** `name [COLLATE "C"] op value` with the column on either side: the bound, as a lower or upper one. */
+function nameBound(n: Node): { side: "lower" | "upper"; value: Node } | undefined {
+    const e = n?.A_Expr;
+    const op = e && e.kind === "AEXPR_OP" ? names(e.name)[0] : undefined;
+    if (!op || ![">=", ">", "<", "<="].includes(op)) return undefined;
+    const nameC = (x: Node) => {
+        const c = x?.CollateClause;
+        // Only a "C" range is served by storage.objects' (bucket_id, name COLLATE "C") index.
+        return !!c && names(c.collname).join(".") === "C" && column(c.arg)?.name === "name";
+    };
+    const lower = op.startsWith(">");
+    if (nameC(e.lexpr) && !mentionsColumn(e.rexpr)) return { side: lower ? "lower" : "upper", value: e.rexpr };
+    if (nameC(e.rexpr) && !mentionsColumn(e.lexpr)) return { side: lower ? "upper" : "lower", value: e.lexpr };
+    return undefined;
+}
+
+/**
+ * Who a range bound lets read everything: `undefined` when it is the caller's
+ * own folder for every caller (it depends on auth.uid()), else the gates of
+ * the CASE branches that give a fixed bound (`case when <admin> then ''
+ * else uid || '/' end`: admins), or everyone for a fixed bound.
+ */
+function boundReach(value: Node): FolderReach | undefined {
+    const v = scalar(value);
+    const c = v?.CaseExpr;
+    if (!c) return callsUid(v) ? undefined : { everyone: true, gates: [], unproven: true };
+    const gates: string[] = [];
+    for (const w of c.args ?? []) if (!callsUid(w.CaseWhen?.result)) gates.push(describeGate(w.CaseWhen?.expr));
+    // No ELSE is NULL: the comparison is NULL and admits nothing.
+    const everyone = c.defresult !== undefined && !callsUid(c.defresult);
+    return everyone || gates.length ? { everyone, gates, unproven: everyone } : undefined;
+}
+
+function union(parts: FolderReach[]): FolderReach {
+    return { everyone: parts.some((p) => p.everyone), gates: [...new Set(parts.flatMap((p) => p.gates))], unproven: parts.some((p) => p.unproven) };
+}
+
+const narrowed = (r: FolderReach) => !r.everyone && r.gates.length === 0;
+
+/**
+ * Reads a storage.objects SELECT policy's USING for who may read past their
+ * own folder, which is what makes a folder listing read the whole bucket.
+ * Narrow: an AND group with a `name COLLATE "C"` range whose both bounds
+ * depend on auth.uid() (ownFolder). adminOverride's merged range
+ * (`case when <admin> then '' else ...`) is wide for its admins; a gate
+ * (`(select auth.jwt() ->> 'user_role') = 'admin'`) admits its callers to
+ * the whole bucket; a bare `bucket_id = 'x'` admits everyone. orgFolders'
+ * per-row folder test is recognised (members read the whole bucket, filtered
+ * per row); any other condition on the row is unproven.
+ */
+export function folderReach(tree: Node): FolderReach {
+    if (tree?.BoolExpr?.boolop === "OR_EXPR") return union(tree.BoolExpr.args.map(folderReach));
+    const lowers: (FolderReach | undefined)[] = [];
+    const uppers: (FolderReach | undefined)[] = [];
+    const gates: string[] = [];
+    const ors: FolderReach[] = [];
+    let members = false;
+    let unknown = false;
+    for (const c of conjuncts(tree)) {
+        const bound = nameBound(c);
+        if (bound) {
+            (bound.side === "lower" ? lowers : uppers).push(boundReach(bound.value));
+            continue;
+        }
+        if (c?.BoolExpr?.boolop === "OR_EXPR") {
+            ors.push(folderReach(c));
+            continue;
+        }
+        const eq = equality(c, new Set());
+        if (eq?.column.name === "bucket_id" && eq.values) continue;
+        const constant = strip(c)?.A_Const;
+        if (constant?.boolval !== undefined) {
+            // `false` admits nothing; `true` adds nothing.
+            if (constant.boolval.boolval !== true) return NARROW;
+            continue;
+        }
+        if (!mentionsColumn(c)) {
+            // Not about the row: either a constant (adds nothing) or a test of who is asking.
+            if (asks(c)) gates.push(describeGate(c));
+            continue;
+        }
+        if (isOrgFolderTest(c)) {
+            members = true;
+            continue;
+        }
+        unknown = true;
+    }
+    // A range bounded on both sides by the caller's own folder narrows the group, whatever else it ANDs.
+    if (lowers.some((b) => b === undefined) && uppers.some((b) => b === undefined)) return NARROW;
+    const parts: FolderReach[] = [];
+    if (lowers.length && uppers.length) parts.push(union([...lowers, ...uppers].filter((b): b is FolderReach => b !== undefined)));
+    else if (lowers.length || uppers.length) unknown = true;
+    if (ors.length) {
+        const o = union(ors);
+        if (narrowed(o) && !parts.length) return NARROW;
+        parts.push(o);
+    }
+    if (!parts.length) {
+        if (unknown) parts.push({ everyone: true, gates: [], unproven: true });
+        else if (members) parts.push({ everyone: false, gates: ["organisation members (a folder per organisation, tested on every object)"], unproven: false });
+        else parts.push({ everyone: true, gates: [], unproven: false });
+    } else if (unknown) parts.push({ everyone: false, gates: [], unproven: true });
+    const r = union(parts);
+    // A gate ANDed in front limits everyone to the gate's callers.
+    if (gates.length && r.everyone) return { everyone: false, gates: [...new Set([...gates, ...r.gates])], unproven: r.unproven };
+    return r;
+}
+
+/** `(storage.foldername(name))[1] = any (array(select ...))`, as orgFolders renders it, or `... in (select ...)`. */
+function isOrgFolderTest(n: Node): boolean {
+    const e = n?.A_Expr;
+    const s = n?.SubLink;
+    const left = e ? e.lexpr : s?.testexpr;
+    const ind = strip(left)?.A_Indirection;
+    const f = strip(ind?.arg)?.FuncCall;
+    if (!f || funcName(f) !== "storage.foldername") return false;
+    if (e) return e.kind === "AEXPR_OP_ANY" && names(e.name)[0] === "=" && callerDependent(e.rexpr, new Set());
+    return s?.subLinkType === "ANY_SUBLINK";
+}

@@ -7,6 +7,8 @@
  * Ids follow Supabase's advisor (splinter) where a rule matches one of its
  * lints; the others are this package's own.
  */
+import { BUCKET_LISTING_COST } from "./measured";
+
 export type LintLevel = "ERROR" | "WARN" | "INFO";
 
 /**
@@ -98,6 +100,13 @@ export const LINT_RULES = [
         "set",
         "a public bucket has a SELECT policy on storage.objects: public URLs bypass RLS anyway, and the policy lets clients list every file in it",
         "drop the SELECT policy (public URLs keep working), or make the bucket private if its files should be guarded",
+    ),
+    rule(
+        "bucket_listing_scans_bucket",
+        "WARN",
+        "set",
+        "a SELECT policy on storage.objects lets some callers read a bucket beyond their own folder, so every list() of a folder by them reads the whole bucket (the Storage API's lower(name) folder range is filtered after RLS, never used through an index)",
+        `list folders for them through your backend with the service role (RLS bypassed, the Storage API's lower(name) index: ~${BUCKET_LISTING_COST.serviceRoleMs} ms), keep the buckets they browse small, or silence this on the bucket with the reason`,
     ),
 ] as const;
 

@@ -3,8 +3,10 @@ import { IndexSpec } from "../objects/index";
 import { PolicySpec } from "../objects/policy";
 import { DbObject, objectId } from "../objects/registry";
 import { TableSpec } from "../objects/table";
-import { bucketsOf, parseExpression, readsUserMetadata, unindexedLookups, unwrappedCalls } from "./expressions";
+import { sqlParserLoaded } from "../expression";
+import { bucketsOf, folderReach, FolderReach, parseExpression, readsUserMetadata, unindexedLookups, unwrappedCalls } from "./expressions";
 import { applySilences, finding, LintFinding, silencesOf, sortFindings } from "./finding";
+import { bucketScanCost } from "./measured";
 import { Silence } from "./silence";
 
 /**
@@ -15,7 +17,8 @@ import { Silence } from "./silence";
  * cover it.
  *
  * The expression lints (auth_rls_initplan, rls_references_user_metadata,
- * unindexed_policy_lookup, public_bucket_allows_listing) need the SQL parser
+ * unindexed_policy_lookup, public_bucket_allows_listing,
+ * bucket_listing_scans_bucket) need the SQL parser
  * loaded (`await loadSqlParser()`, which this repo's program does); without
  * it they are skipped here and still run in `verify`.
  */
@@ -153,6 +156,7 @@ export function lintObjects(objects: DbObject[], opts: LintOptions = {}): LintFi
         });
         if (covering.length) out.push(publicBucketFinding(b.id, covering.map(objectId)));
     }
+    out.push(...bucketListingFindings(buckets.map((b) => b.id), facts));
     return finish(out, objects);
 }
 
@@ -179,6 +183,62 @@ export function publicBucketFinding(bucketId: string, policyIds: string[]): Lint
         `bucket ${bucketId} is public and SELECT policies on storage.objects cover it (${policyIds.map((p) => p.replace(/^policy:storage\.objects:/, '"') + '"').join(", ")}): anyone they admit can list its files, and its public URLs bypass them anyway.`,
         policyIds,
     );
+}
+
+/** Words for every caller a policy's roles admit. */
+function everyoneOf(roles: string[]): string {
+    const anon = roles.includes("public") || roles.includes("anon");
+    const signedIn = roles.includes("public") || roles.includes("authenticated");
+    return anon && signedIn ? "everyone (anon and signed-in users)" : signedIn ? "every signed-in user" : "anonymous callers";
+}
+
+const quoted = (p: PolicyFacts) => `"${p.name}"`;
+
+/**
+ * bucket_listing_scans_bucket: one finding per bucket whose permissive SELECT
+ * policies on storage.objects let some API caller read beyond their own
+ * folder (see folderReach). The Storage API lists a folder with a range on
+ * lower(name), which Postgres applies after RLS (lower() is not leakproof),
+ * so such a caller's list() of any folder reads every object the policy
+ * admits: the whole bucket. `bucketIds`: the stack's buckets; buckets the
+ * policies name are judged too. A policy that names no bucket covers each;
+ * with no bucket known at all it is reported on its own. Needs the SQL
+ * parser (skipped without it, like the other expression lints).
+ */
+export function bucketListingFindings(bucketIds: string[], policies: PolicyFacts[]): LintFinding[] {
+    if (!sqlParserLoaded()) return [];
+    const reading = policies
+        .filter((p) => tableKey(p.schema, p.table) === STORAGE_OBJECTS && p.permissive && (p.command === "select" || p.command === "all"))
+        .filter((p) => p.roles.some((r) => r === "public" || API_ROLES.includes(r)))
+        .map((p) => {
+            const tree = parseExpression(p.using);
+            // Unparsed (or no USING): nothing is proven, it may reach every bucket.
+            const reach: FolderReach = tree ? folderReach(tree) : { everyone: true, gates: [], unproven: true };
+            return { p, buckets: tree ? bucketsOf(tree) : undefined, reach };
+        })
+        .filter((x) => x.reach.everyone || x.reach.gates.length > 0);
+    const ids = [...new Set([...bucketIds, ...reading.flatMap((x) => x.buckets ?? [])])].sort();
+    const out: LintFinding[] = [];
+    for (const id of ids) {
+        const wide = reading.filter((x) => x.buckets === undefined || x.buckets.includes(id));
+        if (wide.length) out.push(bucketListingFinding(`bucket:${id}`, `bucket ${id}`, wide));
+    }
+    if (ids.length === 0) for (const x of reading) out.push(bucketListingFinding(x.p.id, "every bucket it covers", [x]));
+    return out;
+}
+
+function bucketListingFinding(object: string, label: string, wide: { p: PolicyFacts; reach: FolderReach }[]): LintFinding {
+    const readers = (list: typeof wide) => [...new Set(list.flatMap(({ p, reach }) => [...(reach.everyone ? [everyoneOf(p.roles)] : []), ...reach.gates]))].join("; ");
+    const proven = wide.filter((x) => !x.reach.unproven);
+    const unproven = wide.filter((x) => x.reach.unproven);
+    const names = (list: typeof wide) => list.map((x) => quoted(x.p)).join(", ");
+    const cost = (who: string) => `each list() of a folder by ${who} reads the whole bucket: ${bucketScanCost()}`;
+    const doubt = (list: typeof wide) => `could not prove that ${names(list)} narrow${list.length === 1 ? "s" : ""} listing to the caller's own folder`;
+    const message = proven.length
+        ? `${label}: ${readers(proven)} can read objects outside their own folder (${names(proven)}), so ${cost("them")}.` +
+          (unproven.length ? ` Also ${doubt(unproven)}, so ${readers(unproven)} may read the whole bucket too.` : "")
+        : `${label}: ${doubt(unproven)}; if it does not, ${cost(readers(unproven))}.`;
+    return finding("bucket_listing_scans_bucket", object, message, wide.map((x) => x.p.id));
 }
 
 /** A policy as the multiple-permissive rule needs it, from a typed spec or from pg_policy. */
