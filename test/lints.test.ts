@@ -38,6 +38,8 @@ interface Case {
     /** SQL applied as postgres for the catalog version only (what the typed objects cannot express). */
     rawSql?: string[];
     rawBadId?: string;
+    /** Why the catalog lints (verify) do not run this rule yet; the case then runs at preview only. */
+    typedOnly?: string;
 }
 
 const CASES: Case[] = [
@@ -169,6 +171,19 @@ const CASES: Case[] = [
         ],
         goodId: "bucket:l10-served",
     },
+    {
+        // More cases in storage-browse-lint.test.ts.
+        lint: "bucket_listing_scans_bucket",
+        bad: [bucket("l12-shared", false), policy("objects", "l12-shared: signed-in users read", "select", { using: "bucket_id = 'l12-shared'" }, ["authenticated"], "storage")],
+        badId: "bucket:l12-shared",
+        good: [
+            bucket("l12-own", false),
+            policy("objects", "l12-own: users read own folder", "select", { using: `bucket_id = 'l12-own' and name COLLATE "C" >= (select auth.uid()::text || '/') and name COLLATE "C" < (select auth.uid()::text || '0')` }, ["authenticated"], "storage"),
+        ],
+        goodId: "bucket:l12-own",
+        message: /bucket l12-shared: every signed-in user can read objects outside their own folder .*about 1\.4 s per million objects/,
+        typedOnly: "components/verify/lintCatalog.ts does not call bucketListingFindings yet",
+    },
 ];
 
 const about = (findings: LintFinding[], lint: string, id: string) => findings.filter((f) => f.lint === lint && (f.object === id || f.related?.includes(id)));
@@ -271,7 +286,7 @@ describe("lints", function () {
             await db?.drop();
         });
 
-        for (const c of CASES) {
+        for (const c of CASES.filter((x) => !x.typedOnly)) {
             it(`${c.lint}: flags ${c.rawBadId ?? c.badId}, passes ${c.goodId}`, () => {
                 for (const id of [c.badId, ...(c.rawBadId ? [c.rawBadId] : [])]) {
                     const bad = about(findings, c.lint, id);
