@@ -1,9 +1,14 @@
 import * as assert from "assert";
 import * as pg from "pg";
 import { loadSqlParser } from "../components/core/expression";
+import { ARTICLE_STATUSES } from "../components/core/model/examples";
+import { stackObjects } from "../components/core/model/stack";
+import { dependencyOrder, normalize } from "../components/core/objects/registry";
 import { table, TableSpec } from "../components/core/objects/table";
 import type { LocalDatabase } from "../components/local/postgres";
+import { signUp } from "../components/local/request";
 import { applyCreate, applyDelete, applyUpdate, inspect } from "../components/providers/apply";
+import { packageSql } from "../components/SupabaseStack";
 import { connect, freshDatabase } from "./support/database";
 
 const T = (o: Partial<TableSpec> = {}, arg = "tables[0]"): TableSpec =>
@@ -23,6 +28,12 @@ const T = (o: Partial<TableSpec> = {}, arg = "tables[0]"): TableSpec =>
     );
 const STATUS = { name: "posts_status_check", expression: "status in ('draft', 'published')" };
 const SCORE = { name: "posts_score_check", expression: "score between 0 and 10" };
+
+const ROLES = {
+    roles: ["admin", "editor"],
+    permissions: ["articles.manage", "articles.read_all", "articles.read_published", "articles.write_own"],
+    rolePermissions: { admin: ["articles.manage", "articles.read_all", "articles.read_published"], editor: ["articles.read_all", "articles.read_published", "articles.write_own"] },
+};
 
 describe("tables: CHECK constraints (rendered SQL and input)", () => {
     before(loadSqlParser);
@@ -128,6 +139,11 @@ describe("tables: CHECK constraints (rendered SQL and input)", () => {
         fails([{ name: "x", expression: "true) not valid" }], "tables[0].checks[0].expression");
     });
 
+    it("the articles example keeps status within ARTICLE_STATUSES", () => {
+        const objects = stackObjects({ roles: ROLES, examples: ["articles"] }, packageSql());
+        const articles = normalize(objects.find((o) => o.kind === "table" && o.name === "articles")!, "articles") as TableSpec;
+        assert.deepStrictEqual(articles.checks, [{ name: "articles_status_check", expression: `status in (${ARTICLE_STATUSES.map((v) => `'${v}'`).join(", ")})` }]);
+    });
 });
 
 describe("tables: CHECK constraints (real database)", function () {
@@ -150,6 +166,19 @@ describe("tables: CHECK constraints (real database)", function () {
     const statuses = async (t: string) => (await c.query(`select status from public.${t} order by id`)).rows.map((r) => r.status);
     const STATUS_DEF = "CHECK ((status = ANY (ARRAY['draft'::text, 'published'::text])))";
     const SCORE_DEF = "CHECK (((score >= 0) AND (score <= 10)))";
+
+    it("the articles example refuses an article whose status is not one of ARTICLE_STATUSES", async () => {
+        for (const { object } of dependencyOrder(stackObjects({ roles: ROLES, examples: ["articles"] }, packageSql()).map((o) => normalize(o)))) await applyCreate(c, object);
+        const author = await signUp(db, { email: "author@example.test" });
+        for (const status of ARTICLE_STATUSES) await c.query(`insert into public.articles (title, status, author_id) values ('t', $1, $2)`, [status, author.id]);
+        await assert.rejects(c.query(`insert into public.articles (title, status, author_id) values ('t', 'archived', $1)`, [author.id]), (e: any) => {
+            assert.strictEqual(e.code, "23514", e.message);
+            assert.strictEqual(e.constraint, "articles_status_check");
+            return true;
+        });
+        await assert.rejects(c.query(`update public.articles set status = 'Published'`), { code: "23514" });
+        assert.deepStrictEqual((await c.query(`select status from public.articles order by id`)).rows.map((r) => r.status), [...ARTICLE_STATUSES]);
+    });
 
     it("adds checks to a table with conforming rows in place, keeping the rows", async () => {
         const before = T({ name: "kept" });

@@ -66,6 +66,9 @@ function chat(): DbObject[] {
     ];
 }
 
+/** The values of articles.status (the table's check constraint allows exactly these). */
+export const ARTICLE_STATUSES = ["draft", "published"] as const;
+
 function articles(): DbObject[] {
     // One permissive policy per command (several would each be evaluated for every row).
     const write = `${can("articles.manage")} or (${can("articles.write_own")} and author_id = ${UID})`;
@@ -82,6 +85,8 @@ function articles(): DbObject[] {
                 { name: "author_id", type: "uuid", default: "auth.uid()", references: { table: "auth.users", column: "id", onDelete: "cascade" } },
                 { name: "inserted_at", type: "timestamptz", default: "now()" },
             ],
+            // Keeps status within ARTICLE_STATUSES, which the SELECT policy's `status = any (...)` form relies on.
+            checks: [{ name: "articles_status_check", expression: `status in (${ARTICLE_STATUSES.map((v) => `'${v}'`).join(", ")})` }],
             rls: true,
             comment: "status is 'draft' or 'published'.",
         },
