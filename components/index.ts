@@ -11,7 +11,7 @@ export type { SupabaseRegion, InstanceSize } from "./management";
 export { loadSqlParser } from "./core/expression";
 export { InputError } from "./core/errors";
 export type { DbObject } from "./core/objects/registry";
-export type { TableSpec, ColumnSpec } from "./core/objects/table";
+export type { TableSpec, ColumnSpec, CheckSpec } from "./core/objects/table";
 export type { PolicySpec } from "./core/objects/policy";
 export type { FunctionSpec } from "./core/objects/function";
 export type { TriggerSpec } from "./core/objects/trigger";

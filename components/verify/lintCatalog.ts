@@ -2,7 +2,7 @@ import type { ClientBase } from "pg";
 import { bucketsOf, parseExpression, readsUserMetadata, unindexedLookups, unwrappedCalls } from "../core/lints/expressions";
 import { applySilences, finding, LintFinding, silencesOf, sortFindings } from "../core/lints/finding";
 import { Silence } from "../core/lints/silence";
-import { multiplePermissive, PolicyFacts, publicBucketFinding, searchPathRisk } from "../core/lints/typed";
+import { bucketListingFindings, multiplePermissive, PolicyFacts, publicBucketFinding, searchPathRisk } from "../core/lints/typed";
 import { DbObject, objectId } from "../core/objects/registry";
 
 /**
@@ -73,7 +73,8 @@ const Q = {
     /** Every policy's expressions, fully schema-qualified (the transaction runs with an empty search_path). */
     policies: `
         select n.nspname as schema, c.relname as "table", p.polname as name, ${COMMAND} as command, p.polpermissive as permissive,
-               pg_get_expr(p.polqual, p.polrelid) as "using", pg_get_expr(p.polwithcheck, p.polrelid) as with_check
+               pg_get_expr(p.polqual, p.polrelid) as "using", pg_get_expr(p.polwithcheck, p.polrelid) as with_check,
+               case when p.polroles = '{0}' then array['public'] else array(select r.rolname::text from pg_roles r where r.oid = any(p.polroles) order by 1) end as roles
         ${POLICY_FROM}
         where n.nspname not in ('pg_catalog', 'information_schema')
         order by 1, 2, 3`,
@@ -222,6 +223,18 @@ async function runQueries(client: ClientBase, opts: CatalogLintOptions): Promise
             });
             if (covering.length) out.push(publicBucketFinding(b.id, covering.map(policyId)));
         }
+        const facts: PolicyFacts[] = listing.map((p) => ({
+            id: policyId(p),
+            schema: p.schema,
+            table: p.table,
+            name: p.name,
+            command: p.command,
+            roles: p.roles,
+            permissive: p.permissive,
+            using: p.using ?? undefined,
+            withCheck: p.with_check ?? undefined,
+        }));
+        out.push(...bucketListingFindings((await rows(`select id from storage.buckets order by id`)).map((b) => b.id), facts));
     }
     return out;
 }
