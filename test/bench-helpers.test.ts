@@ -1,7 +1,8 @@
 import { strict as assert } from "assert";
 import { bindLimit } from "./bench/queries";
+import { rowsRead } from "./bench/policies";
 import { guideStorageForm, guideValueSetForm, naiveForms } from "./bench/naive";
-import { AUTH_JWT_BODY, AUTH_UID_BODY, previousReadForm, stackVariants, withLowerRange } from "./bench/variants";
+import { AUTH_JWT_BODY, AUTH_UID_BODY, previousReadForm, singleSubselectWriteForm, stackVariants, withLowerRange } from "./bench/variants";
 import { connect, freshDatabase } from "./support/database";
 import { adminCondition, ownFolderOrAll, OWN_FOLDER, publicReadOwnWrite } from "../components/core/model/storage";
 import type { BenchUser } from "./bench/data";
@@ -17,6 +18,13 @@ async function devStorageObjects() {
     await loadSqlParser();
     const dev = stackConfig("dev");
     return stackObjects({ storage: dev["supabase-pulumi:storage"], profiles: false }, packageSql()).map((o) => normalize(o));
+}
+
+/** The dev stack's role model, examples and storage. */
+async function devObjects() {
+    await loadSqlParser();
+    const dev = stackConfig("dev");
+    return stackObjects({ roles: dev["supabase-pulumi:roles"], examples: dev["supabase-pulumi:examples"], storage: dev["supabase-pulumi:storage"], profiles: false }, packageSql()).map((o) => normalize(o));
 }
 
 describe("benchmark helpers", () => {
@@ -68,6 +76,42 @@ describe("benchmark helpers", () => {
         const m = /name COLLATE "C" >= (\(select .+?\)) and name COLLATE "C" < (\(select .+?\)) and lower\(name\) COLLATE "C" >= \1 and lower\(name\) COLLATE "C" < \2\)$/.exec(s2.changes[0].sql);
         assert.ok(m, s2.changes[0].sql);
         assert.equal(withLowerRange("bucket_id = 'a'"), "bucket_id = 'a'");
+    });
+
+    it("W1 folds the write rule into one sub-select, W2 unwraps it, W3 is marked as a change of the rules", async () => {
+        const rule = "(select public.authorize('articles.manage')) or ((select public.authorize('articles.write_own')) and author_id = (select auth.uid()))";
+        assert.equal(
+            singleSubselectWriteForm(rule),
+            "author_id = any (coalesce((select case when public.authorize('articles.manage') then null when public.authorize('articles.write_own') then array[auth.uid()] else '{}' end), array[author_id]))",
+        );
+        const objects = await devObjects();
+        const byId = new Map(stackVariants(objects).map((v) => [v.id, v]));
+        for (const id of ["W1", "W2", "W3"] as const) {
+            const v = byId.get(id)!;
+            assert.deepEqual(v.requests, ["articles.editor_update"]);
+            assert.equal(v.changes.length, 1, `${id} rewrites the update policy (USING and WITH CHECK)`);
+            assert.match(v.changes[0].sql, /^alter policy "Managers edit all, writers their own" on public\.articles using \(.+\) with check \(.+\)$/);
+            assert.equal(v.sameRules, id !== "W3");
+        }
+    });
+
+    it("rowsRead counts the largest scan's rows, what its filter removed, and its parallel loops", () => {
+        const bitmap = [
+            "Limit (actual time=8.1..8.2 rows=200 loops=1)",
+            "  ->  Bitmap Heap Scan on objects (actual time=0.894..7.331 rows=779 loops=1)",
+            "        Recheck Cond: (bucket_id = 'documents'::text)",
+            "        Filter: (lower(name) >= 'x')",
+            "        Rows Removed by Filter: 21",
+            "        ->  Bitmap Index Scan on idx_objects_bucket_id_name (actual time=0.449..0.450 rows=800 loops=1)",
+        ];
+        assert.equal(rowsRead(bitmap), 800);
+        const parallel = [
+            "Finalize Aggregate (actual time=85.8..86.5 rows=1 loops=1)",
+            "  ->  Gather (actual time=83.6..86.4 rows=3 loops=1)",
+            "        ->  Parallel Index Only Scan using articles_status_idx on articles (actual time=29.7..63.5 rows=133114 loops=3)",
+            "              Rows Removed by Filter: 200219",
+        ];
+        assert.equal(rowsRead(parallel), 3 * (133114 + 200219));
     });
 
     it("T0 writes the articles read rule back as the OR over wrapped permission checks", () => {

@@ -21,6 +21,10 @@
  *   index idx_objects_bucket_id_name_lower). The same rule: a user id is
  *   lower case, so a name under `<uid>/` has a lower(name) under it too, and
  *   the admin bounds '' .. U+10FFFF hold for both.
+ * - **W1, W2: the articles write rule** (an editor's point update runs it for
+ *   USING and WITH CHECK) with one sub-select instead of three, and per row
+ *   (unwrapped). The same rule. **W3** (not the same rule) makes the update
+ *   policy `true`: what evaluating the rule costs at all.
  * - **R1, R2: not the same rule, reference only.** R1 keeps a public
  *   bucket's "anyone reads" policy for `anon` only, so signed-in users can no
  *   longer list that bucket (what Supabase's advisor suggests for public
@@ -33,9 +37,9 @@
 import { DbObject } from "../../components/core/objects/registry";
 import type { PolicySpec } from "../../components/core/objects/policy";
 import type { TableName } from "./queries";
-import { guideValueSetForm } from "./naive";
+import { guideValueSetForm, unwrap } from "./naive";
 
-export type VariantId = "C0" | "T0" | "S1" | "S2" | "R1" | "R2";
+export type VariantId = "C0" | "T0" | "W1" | "W2" | "W3" | "S1" | "S2" | "R1" | "R2";
 
 export interface Variant {
     id: VariantId;
@@ -44,6 +48,8 @@ export interface Variant {
     sameRules: boolean;
     /** The requests of these tables are measured with it. */
     tables: TableName[];
+    /** Only these requests of those tables (default: all). */
+    requests?: string[];
     /** What was changed: object -> SQL run on the ours database. */
     changes: { target: string; sql: string }[];
     /** SQL that puts the stack's own policies back. */
@@ -85,6 +91,13 @@ export function previousReadForm(expr: string): string {
     return guide === expr ? expr : guide.replace(/public\.authorize\('[^']+'\)/g, (call) => `(select ${call})`);
 }
 
+/** `(select authorize(M)) or ((select authorize(W)) and col = (select auth.uid()))` as one sub-select: null means every row, '{}' none. */
+const WRITE_RULE = /^\(select (public\.authorize\('[^']+'\))\) or \(\(select (public\.authorize\('[^']+'\))\) and ([a-z_]+) = \(select auth\.uid\(\)\)\)$/;
+
+export function singleSubselectWriteForm(expr: string): string {
+    return expr.replace(WRITE_RULE, (_, all: string, own: string, col: string) => `${col} = any (coalesce((select case when ${all} then null when ${own} then array[auth.uid()] else '{}' end), array[${col}]))`);
+}
+
 export function stackVariants(objects: DbObject[]): Variant[] {
     const policies = objects.filter((o): o is Policy => o.kind === "policy");
     const storage = policies.filter((o) => o.schema === "storage" && o.table === "objects");
@@ -92,6 +105,12 @@ export function stackVariants(objects: DbObject[]): Variant[] {
     const variants: Variant[] = [{ id: "C0", title: "the policies as the stack generates them", sameRules: true, tables: ["public.articles", "storage.objects"], changes: [], revert: [] }];
 
     variants.push({ id: "T0", title: "articles read rule as before issue 16: (select authorize(A)) or (status = 'published' and (select authorize(B)))", sameRules: true, tables: ["public.articles"], ...rewrite(articles, previousReadForm) });
+    // The write rule "managers all, writers their own" on an editor's point update (USING and WITH CHECK).
+    const edit = policies.filter((o) => o.schema === "public" && o.table === "articles" && o.command === "update");
+    const point = { tables: ["public.articles" as TableName], requests: ["articles.editor_update"] };
+    variants.push({ id: "W1", title: "articles write rule with one sub-select instead of three: author_id = any (coalesce((select case ... end), array[author_id]))", sameRules: true, ...point, ...rewrite(edit, singleSubselectWriteForm) });
+    variants.push({ id: "W2", title: "articles write rule evaluated per row, calls not wrapped (the naive form; one row here)", sameRules: true, ...point, ...rewrite(edit, unwrap) });
+    variants.push({ id: "W3", title: "NOT the same rules: the update policy is `true` (what evaluating the write rule costs at all)", sameRules: false, ...point, ...rewrite(edit, () => "true") });
     variants.push({ id: "S1", title: "storage policies with auth.uid() and auth.jwt() spelled out as the settings they read", sameRules: true, tables: ["storage.objects"], ...rewrite(storage, inlineAuthCalls) });
     const lower = rewrite(
         storage.filter((p) => p.command === "select"),
