@@ -35,6 +35,19 @@ function phaseSummary(p: NonNullable<BenchReport["policies"]>, id: string): stri
     return xs.length ? `phases: ${xs.map((x) => `${x.variant}${applied.get(x.variant)?.sameRules ? "" : "*"} ${fmtMs(x.ours.median)}`).join(", ")}; * = not the same rules` : "no other form measured";
 }
 
+/** Per same-rules phase: the geometric mean over the requests (with the prefix) of its median over C0's. */
+export function formTotals(p: NonNullable<BenchReport["policies"]>, prefix: string): { id: string; geomean: number }[] {
+    const phases = (p.variants?.results ?? []).filter((x) => x.id.startsWith(prefix));
+    const c0 = new Map(phases.filter((x) => x.variant === "C0").map((x) => [x.id, x.ours.median]));
+    return (p.variants?.applied ?? [])
+        .filter((v) => v.sameRules)
+        .map((v) => {
+            const xs = phases.filter((x) => x.variant === v.id && c0.has(x.id));
+            return { id: v.id, n: xs.length, geomean: Math.exp(xs.reduce((t, x) => t + Math.log(x.ours.median / c0.get(x.id)!), 0) / Math.max(1, xs.length)) };
+        })
+        .filter((f) => f.n > 0);
+}
+
 export function withinFloor(x: QueryResult): boolean {
     return x.oursOverFloor <= FLOOR_TARGET || (x.floor.median < FLOOR_SMALL_MS && x.ours.median - x.floor.median <= FLOOR_SLACK_MS);
 }
@@ -84,6 +97,10 @@ function targets(r: BenchReport): string[] {
             out.push(
                 `| storage: every request within ${STORAGE_TARGET}x of the cheapest correct RLS variant measured in the same run (C0 as generated, S1, S2; test/bench/variants.ts) | ` +
                     `${best.length - over.length} of ${best.length} within; ${best.map((b) => `${b.id} ${fmtRatio(b.ratio)}${b.best !== "C0" ? ` (best ${b.best})` : ""}`).join(", ")} | ${judged(best.length > 0 && over.length === 0)} |`,
+            );
+            const forms = formTotals(p, "storage.");
+            out.push(
+                `| (information) storage: each same-rules form as one choice for all ${best.length} requests (geometric mean of its time over C0's) | ${forms.map((f) => `${f.id} ${fmtRatio(f.geomean)}`).join(", ")} | – |`,
             );
         }
         const own = storage.filter((x) => OWN_OBJECT_REQUESTS.includes(x.id));
