@@ -15,7 +15,7 @@ import { stackConfig } from "./support/stackConfig";
  * per bucket, at preview.
  */
 const LINT = "bucket_listing_scans_bucket";
-const COST = /about 1\.4 s per million objects in the bucket, measured by `npm run bench` at 1M rows/;
+const COST = /about 1\.7 s per million objects in the bucket, measured by `npm run bench` at 1M rows/;
 
 const bucketObjects = (buckets: BucketConfig[], extra: object = {}): DbObject[] =>
     storageObjects({ buckets, ...extra }, "storage", { appRoles: ["admin", "viewer"] }).map((o) => normalize(o));
@@ -28,7 +28,7 @@ describe("lint bucket_listing_scans_bucket", function () {
     before(loadSqlParser);
 
     it("the cost in the message is the one measured constant", () => {
-        assert.strictEqual(BUCKET_LISTING_COST.msPerMillionObjects, 1400);
+        assert.strictEqual(BUCKET_LISTING_COST.msPerMillionObjects, 1700);
         const [f] = listing(bucketObjects([{ id: "shared", policies: [{ adminOverride: null }] }]));
         assert.ok(f.message.includes(`about ${BUCKET_LISTING_COST.msPerMillionObjects / 1000} s per million`), f.message);
         assert.match(f.fix, new RegExp(`service role .*~${BUCKET_LISTING_COST.serviceRoleMs} ms`));
@@ -104,7 +104,7 @@ describe("lint bucket_listing_scans_bucket", function () {
 
     it("a SELECT policy whose shape it does not recognise warns, saying it could not prove the policy narrows listing", () => {
         const [owner] = listing([policy("receipts", "owners read", "bucket_id = 'receipts' and owner_id = (select auth.uid())::text")]);
-        assert.match(owner.message, /^bucket receipts: could not prove that "receipts: owners read" narrows listing to the caller's own folder; if it does not, each list\(\) of a folder by every signed-in user reads the whole bucket: about 1\.4 s/);
+        assert.match(owner.message, /^bucket receipts: could not prove that "receipts: owners read" narrows listing to the caller's own folder; if it does not, each list\(\) of a folder by every signed-in user reads the whole bucket: about 1\.7 s/);
         // The per-row own-folder form reads the whole bucket for its own user too (no index range).
         const [perRow] = listing([policy("notes", "users read own folder", "bucket_id = 'notes' and (storage.foldername(name))[1] = (select auth.uid())::text")]);
         assert.match(perRow.message, /could not prove that "notes: users read own folder" narrows listing/);

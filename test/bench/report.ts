@@ -2,6 +2,7 @@
  * Renders the benchmark report (Markdown) from the measured results, with
  * the targets judged mechanically from the numbers.
  */
+import { BUCKET_LISTING_COST } from "../../components/core/lints/measured";
 import type { EngineBenchResult } from "./engine";
 import type { BenchReport } from "./run";
 import type { QueryResult } from "./policies";
@@ -115,7 +116,8 @@ function targets(r: BenchReport): string[] {
         if (browse && p.documentsInBucket) {
             out.push(
                 `| (information) the admin-browse hazard: an admin's \`list()\` of someone's folder reads the bucket | ${fmtMs(browse.ours.median)} for ${p.documentsInBucket.toLocaleString("en-US")} objects, ` +
-                    `${fmtMs(browse.ours.median / (p.documentsInBucket / 1e6))} per million; the same listing with the service role (no RLS, the alternative the bucket_listing_scans_bucket warning names): ${fmtMs(browse.floor.median)} | – |`,
+                    `${fmtMs(browse.ours.median / (p.documentsInBucket / 1e6))} per million (the bucket_listing_scans_bucket warning quotes ${fmtMs(BUCKET_LISTING_COST.msPerMillionObjects)}, components/core/lints/measured.ts); ` +
+                    `the same listing with the service role (no RLS, the alternative the warning names): ${fmtMs(browse.floor.median)} | – |`,
             );
         }
         const t0 = phases.filter((x) => x.variant === "T0");
@@ -171,7 +173,7 @@ function policySection(r: BenchReport): string[] {
             `Requests run as the user exactly as PostgREST / the Storage API run them (\`asRequest\`: role + request.jwt.claims in a transaction; deletes rolled back). ` +
             `**(c) limit**: the same statement as a superuser (no RLS) with the hand-written WHERE clause that enforces the same rule for any user (user id and role claim bound as parameters, ` +
             `a permission from the role tables as an EXISTS over user_roles and role_permissions, arms the request's own WHERE rules out left out). ` +
-            `**floor**: the statement with the rule already resolved for this user, i.e. no authorization work at all (reported, not judged). See test/bench/queries.ts. ` +
+            `**floor**: the statement with the rule already resolved for this user, i.e. no authorization work at all (the table requests are judged against it). See test/bench/queries.ts. ` +
             `Times are client-side, statement only (one round trip on localhost), median / p95 over ${p.runs} runs per variant after 2 warm-ups (ours, limit and floor interleaved in rotating order, different users/ids per run, same for all variants); ` +
             `naive gets fewer runs when slow (one run when >= 5 s). Row counts are checked to be equal across variants${p.mismatches.length ? ` — **${p.mismatches.length} MISMATCHES** (see below)` : " (all equal)"}.`,
     );
