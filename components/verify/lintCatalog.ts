@@ -122,7 +122,7 @@ const Q = {
         where c.relkind in ('r', 'p')
         group by 1`,
 
-    publicBuckets: `select id from storage.buckets where public order by id`,
+    buckets: `select id, public from storage.buckets order by id`,
 };
 
 export async function lintCatalog(client: ClientBase, opts: CatalogLintOptions = {}): Promise<LintFinding[]> {
@@ -196,17 +196,7 @@ async function runQueries(client: ClientBase, opts: CatalogLintOptions): Promise
     const overlapping = new Map<string, PolicyFacts>();
     for (const g of await rows(Q.permissiveOverlaps)) {
         for (const p of g.policies as { name: string; command: string; using: string | null; withCheck: string | null; roles: string[] }[]) {
-            const facts: PolicyFacts = {
-                id: policyId({ schema: g.schema, table: g.table, name: p.name }),
-                schema: g.schema,
-                table: g.table,
-                name: p.name,
-                command: p.command,
-                roles: p.roles,
-                permissive: true,
-                using: p.using ?? undefined,
-                withCheck: p.withCheck ?? undefined,
-            };
+            const facts = policyFacts({ schema: g.schema, table: g.table, name: p.name, command: p.command, roles: p.roles, permissive: true, using: p.using, withCheck: p.withCheck });
             overlapping.set(facts.id, facts);
         }
     }
@@ -215,7 +205,8 @@ async function runQueries(client: ClientBase, opts: CatalogLintOptions): Promise
     const hasBuckets = (await rows(`select to_regclass('storage.buckets') is not null as present`))[0].present;
     if (hasBuckets) {
         const listing = policies.filter((p) => p.schema === "storage" && p.table === "objects" && p.permissive && (p.command === "select" || p.command === "all"));
-        for (const b of await rows(Q.publicBuckets)) {
+        const buckets = await rows(Q.buckets);
+        for (const b of buckets.filter((x) => x.public)) {
             const covering = listing.filter((p) => {
                 const tree = parseExpression(p.using);
                 const ids = tree ? bucketsOf(tree) : undefined;
@@ -223,18 +214,23 @@ async function runQueries(client: ClientBase, opts: CatalogLintOptions): Promise
             });
             if (covering.length) out.push(publicBucketFinding(b.id, covering.map(policyId)));
         }
-        const facts: PolicyFacts[] = listing.map((p) => ({
-            id: policyId(p),
-            schema: p.schema,
-            table: p.table,
-            name: p.name,
-            command: p.command,
-            roles: p.roles,
-            permissive: p.permissive,
-            using: p.using ?? undefined,
-            withCheck: p.with_check ?? undefined,
-        }));
-        out.push(...bucketListingFindings((await rows(`select id from storage.buckets order by id`)).map((b) => b.id), facts));
+        const facts = listing.map((p) => policyFacts({ ...p, withCheck: p.with_check }));
+        out.push(...bucketListingFindings(buckets.map((b) => b.id), facts));
     }
     return out;
+}
+
+/** A policy row of the catalog as the shared rules take it. */
+function policyFacts(p: { schema: string; table: string; name: string; command: string; roles: string[]; permissive: boolean; using: string | null; withCheck: string | null }): PolicyFacts {
+    return {
+        id: policyId(p),
+        schema: p.schema,
+        table: p.table,
+        name: p.name,
+        command: p.command,
+        roles: p.roles,
+        permissive: p.permissive,
+        using: p.using ?? undefined,
+        withCheck: p.withCheck ?? undefined,
+    };
 }

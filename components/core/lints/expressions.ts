@@ -53,6 +53,13 @@ function funcName(call: Node): string {
     return names(call.funcname).join(".").replace(/^pg_catalog\./, "");
 }
 
+/** True when `test` holds for `node` or any node inside it (sub-selects included). */
+function someNode(node: Node, test: (n: Node) => boolean): boolean {
+    if (Array.isArray(node)) return node.some((x) => someNode(x, test));
+    if (!node || typeof node !== "object") return false;
+    return test(node) || Object.values(node).some((x) => someNode(x, test));
+}
+
 /** True when `node` mentions a column, not looking inside sub-selects (their columns are their own tables'). */
 function mentionsColumn(node: Node): boolean {
     if (Array.isArray(node)) return node.some(mentionsColumn);
@@ -135,11 +142,7 @@ function conjuncts(n: Node): Node[] {
 
 /** True when the value depends on who is asking (a per-request call or a sub-select), not on constants alone. */
 function callerDependent(n: Node, helpers: ReadonlySet<string>): boolean {
-    if (Array.isArray(n)) return n.some((x) => callerDependent(x, helpers));
-    if (!n || typeof n !== "object") return false;
-    if (n.SubLink) return true;
-    if (n.FuncCall && isTarget(funcName(n.FuncCall), helpers)) return true;
-    return Object.values(n).some((x) => callerDependent(x, helpers));
+    return someNode(n, (x) => !!x.SubLink || (!!x.FuncCall && isTarget(funcName(x.FuncCall), helpers)));
 }
 
 interface Equality {
@@ -272,18 +275,12 @@ const NARROW: FolderReach = { everyone: false, gates: [], unproven: false };
 
 /** True when the expression calls auth.uid() (outside the row: who is asking). */
 function callsUid(n: Node): boolean {
-    if (Array.isArray(n)) return n.some(callsUid);
-    if (!n || typeof n !== "object") return false;
-    if (n.FuncCall && funcName(n.FuncCall) === "auth.uid") return true;
-    return Object.values(n).some(callsUid);
+    return someNode(n, (x) => !!x.FuncCall && funcName(x.FuncCall) === "auth.uid");
 }
 
 /** True when the expression calls a function or runs a sub-select: it may depend on who is asking. */
 function asks(n: Node): boolean {
-    if (Array.isArray(n)) return n.some(asks);
-    if (!n || typeof n !== "object") return false;
-    if (n.FuncCall || n.SubLink) return true;
-    return Object.values(n).some(asks);
+    return someNode(n, (x) => !!x.FuncCall || !!x.SubLink);
 }
 
 /** `(select x)` -> x, casts stripped; anything else as is. */
