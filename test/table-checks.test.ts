@@ -39,16 +39,17 @@ describe("tables: CHECK constraints (rendered SQL and input)", () => {
     before(loadSqlParser);
 
     it("a table without checks renders, inspects and normalises exactly as before checks existed", () => {
+        const columns = [
+            { name: "id", type: "bigint", primaryKey: true, identity: true },
+            { name: "slug", type: "text" },
+            { name: "author_id", type: "uuid", default: "auth.uid()", references: { table: "auth.users", column: "id", onDelete: "cascade" } },
+        ];
         const spec = table.normalize(
             {
                 kind: "table",
                 schema: "public",
                 name: "articles",
-                columns: [
-                    { name: "id", type: "bigint", primaryKey: true, identity: true },
-                    { name: "slug", type: "text" },
-                    { name: "author_id", type: "uuid", default: "auth.uid()", references: { table: "auth.users", column: "id", onDelete: "cascade" } },
-                ],
+                columns,
                 unique: [["slug"]],
                 comment: "c",
                 checks: [],
@@ -60,11 +61,7 @@ describe("tables: CHECK constraints (rendered SQL and input)", () => {
             kind: "table",
             schema: "public",
             name: "articles",
-            columns: [
-                { name: "id", type: "bigint", primaryKey: true, identity: true },
-                { name: "slug", type: "text" },
-                { name: "author_id", type: "uuid", default: "auth.uid()", references: { table: "auth.users", column: "id", onDelete: "cascade" } },
-            ],
+            columns,
             rls: true,
             unique: [["slug"]],
             comment: "c",
