@@ -24,6 +24,7 @@ import { dependencyOrder, normalize } from "../components/core/objects/registry"
 import type { LocalDatabase } from "../components/local/postgres";
 import { asRequest, Claims, claimsFor, poolAs, RequestOptions, signUp } from "../components/local/request";
 import { applyCreate } from "../components/providers/apply";
+import { ident, qname } from "../components/core/sql";
 import { packageSql } from "../components/SupabaseStack";
 import { connect, freshDatabase } from "./support/database";
 import { stackConfig } from "./support/stackConfig";
@@ -136,15 +137,9 @@ async function runRequests<C>(pool: pg.Pool, w: Workload<C>, c: C): Promise<Map<
     return out;
 }
 
-function quoteTable(admin: pg.Client, table: string): string {
-    return table
-        .split(".")
-        .map((p) => admin.escapeIdentifier(p))
-        .join(".");
-}
-
 async function setPolicy(admin: pg.Client, pair: FormPair, expression: string): Promise<void> {
-    await admin.query(`alter policy ${admin.escapeIdentifier(pair.policyName)} on ${quoteTable(admin, pair.table)} ${pair.clause} (${expression})`);
+    const [schema, table] = pair.table.split(".");
+    await admin.query(`alter policy ${ident(pair.policyName)} on ${qname(schema, table)} ${pair.clause} (${expression})`);
 }
 
 /**

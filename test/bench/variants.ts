@@ -35,6 +35,7 @@
  * The storage target compares C0 with the cheapest correct one (C0, S1, S2).
  */
 import { DbObject } from "../../components/core/objects/registry";
+import { ident } from "../../components/core/sql";
 import type { PolicySpec } from "../../components/core/objects/policy";
 import type { TableName } from "./queries";
 import { guideValueSetForm, unwrap } from "./naive";
@@ -56,11 +57,10 @@ export interface Variant {
     revert: string[];
 }
 
-const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
 type Policy = Extract<DbObject, { kind: "policy" }>;
 
 function alter(p: PolicySpec, using: string | undefined, check: string | undefined): string {
-    return `alter policy ${q(p.name)} on ${p.schema}.${p.table}${using !== undefined ? ` using (${using})` : ""}${check !== undefined ? ` with check (${check})` : ""}`;
+    return `alter policy ${ident(p.name)} on ${p.schema}.${p.table}${using !== undefined ? ` using (${using})` : ""}${check !== undefined ? ` with check (${check})` : ""}`;
 }
 
 /** The same policies with their expressions rewritten; unchanged ones are left out. */
@@ -123,8 +123,8 @@ export function stackVariants(objects: DbObject[]): Variant[] {
         if (o.command !== "select" || !/^bucket_id = '[^']+'$/.test((o.using ?? "").trim())) continue;
         const roles = o.roles ?? ["public"];
         if (!roles.includes("authenticated") || !roles.includes("anon")) continue;
-        r1.changes.push({ target: `policy:storage.objects:${o.name}`, sql: `alter policy ${q(o.name)} on storage.objects to anon` });
-        r1.revert.push(`alter policy ${q(o.name)} on storage.objects to ${roles.join(", ")}`);
+        r1.changes.push({ target: `policy:storage.objects:${o.name}`, sql: `alter policy ${ident(o.name)} on storage.objects to anon` });
+        r1.revert.push(`alter policy ${ident(o.name)} on storage.objects to ${roles.join(", ")}`);
     }
     variants.push(r1);
     variants.push({ id: "R2", title: "NOT the same rules: R1 and S2 together", sameRules: false, tables: ["storage.objects"], changes: [...r1.changes, ...lower.changes], revert: [...r1.revert, ...lower.revert] });
