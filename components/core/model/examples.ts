@@ -1,5 +1,6 @@
 import { InputError } from "../errors";
 import { DbObject } from "../objects/registry";
+import { literal } from "../sql";
 import { exposureGrants } from "./exposure";
 import { UID } from "./profiles";
 
@@ -79,7 +80,7 @@ export const ARTICLE_STATUSES = ["draft", "published"] as const;
  * check constraint keeps status within ARTICLE_STATUSES (and it is NOT NULL).
  */
 function readableStatuses(): string {
-    const list = (values: readonly string[]) => `array[${values.map((v) => `'${v}'`).join(", ")}]`;
+    const list = (values: readonly string[]) => `array[${values.map(literal).join(", ")}]`;
     return (
         `status = any ((select case when public.authorize('articles.read_all') then ${list(ARTICLE_STATUSES)} ` +
         `when public.authorize('articles.read_published') then ${list(["published"])} else '{}' end)::text[])`
@@ -103,7 +104,7 @@ function articles(): DbObject[] {
                 { name: "inserted_at", type: "timestamptz", default: "now()" },
             ],
             // Keeps status within ARTICLE_STATUSES, which the SELECT policy's `status = any (...)` form relies on.
-            checks: [{ name: "articles_status_check", expression: `status in (${ARTICLE_STATUSES.map((v) => `'${v}'`).join(", ")})` }],
+            checks: [{ name: "articles_status_check", expression: `status in (${ARTICLE_STATUSES.map(literal).join(", ")})` }],
             rls: true,
             comment: "status is 'draft' or 'published'.",
         },
