@@ -6,7 +6,7 @@ import { AUTH_JWT_BODY, AUTH_UID_BODY, previousReadForm, singleSubselectWriteFor
 import { connect, freshDatabase } from "./support/database";
 import { adminCondition, ownFolderOrAll, OWN_FOLDER, publicReadOwnWrite } from "../components/core/model/storage";
 import type { BenchUser } from "./bench/data";
-import { stackConfig } from "./support/stackConfig";
+import { stackConfig, stackModelArgs } from "./support/stackConfig";
 import { loadSqlParser } from "../components/core/expression";
 import { stackObjects } from "../components/core/model/stack";
 import { normalize } from "../components/core/objects/registry";
@@ -23,8 +23,7 @@ async function devStorageObjects() {
 /** The dev stack's role model, examples and storage. */
 async function devObjects() {
     await loadSqlParser();
-    const dev = stackConfig("dev");
-    return stackObjects({ roles: dev["supabase-pulumi:roles"], examples: dev["supabase-pulumi:examples"], storage: dev["supabase-pulumi:storage"], profiles: false }, packageSql()).map((o) => normalize(o));
+    return stackObjects({ ...stackModelArgs("dev"), profiles: false }, packageSql()).map((o) => normalize(o));
 }
 
 describe("benchmark helpers", () => {

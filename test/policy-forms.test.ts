@@ -27,7 +27,7 @@ import { applyCreate } from "../components/providers/apply";
 import { ident, qname } from "../components/core/sql";
 import { packageSql } from "../components/SupabaseStack";
 import { connect, freshDatabase } from "./support/database";
-import { stackConfig } from "./support/stackConfig";
+import { stackModelArgs } from "./support/stackConfig";
 
 const SEED = Number(process.env.POLICY_FORMS_SEED ?? 20250611);
 const RUNS = Number(process.env.POLICY_FORMS_RUNS ?? 300);
@@ -346,8 +346,7 @@ function modelPolicy(table: string, name: string, clause: "using" | "with check"
 
 /** The dev stack's database model: its role model, examples and storage (what `verify --stack dev` applies). */
 function devStack(): Parameters<typeof stackObjects>[0] {
-    const dev = stackConfig("dev");
-    return { roles: dev["supabase-pulumi:roles"], examples: dev["supabase-pulumi:examples"], storage: dev["supabase-pulumi:storage"] };
+    return stackModelArgs("dev");
 }
 
 /** Every rewrite of a policy expression, old form first. Add storage.objects pairs here (with a storage Workload). */

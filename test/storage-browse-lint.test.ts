@@ -6,7 +6,7 @@ import { lintObjects } from "../components/core/lints/typed";
 import { stackObjects } from "../components/core/model/stack";
 import { BucketConfig, storageObjects } from "../components/core/model/storage";
 import { DbObject, normalize } from "../components/core/objects/registry";
-import { stackConfig } from "./support/stackConfig";
+import { stackModelArgs } from "./support/stackConfig";
 
 /**
  * bucket_listing_scans_bucket: a caller whose SELECT policy admits more than
@@ -141,8 +141,7 @@ describe("lint bucket_listing_scans_bucket", function () {
     });
 
     it("the dev stack warns for documents (admins) and avatars (everyone), and nothing else", () => {
-        const dev = stackConfig("dev");
-        const objects = stackObjects({ roles: dev["supabase-pulumi:roles"], examples: dev["supabase-pulumi:examples"], storage: dev["supabase-pulumi:storage"] }, require("../components/SupabaseStack").packageSql()).map((o: DbObject) => normalize(o));
+        const objects = stackObjects(stackModelArgs("dev"), require("../components/SupabaseStack").packageSql()).map((o: DbObject) => normalize(o));
         const findings = listing(objects);
         assert.deepStrictEqual(findings.map((f) => [f.object, !!f.silenced]), [["bucket:avatars", false], ["bucket:documents", false]]);
     });
